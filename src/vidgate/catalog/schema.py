@@ -1,0 +1,243 @@
+"""The shape of a capability-catalog entry. The data itself lives in ``catalog/data/*.toml``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vidgate.types import ImageRole
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+ImageFormat = Literal["jpeg", "png", "webp", "gif", "heic", "heif", "bmp", "tiff"]
+Delivery = Literal["poll", "webhook", "sync", "stream"]
+_DEFAULT_FORMATS: tuple[ImageFormat, ...] = ("jpeg", "png", "webp")
+_DEFAULT_DELIVERY: tuple[Delivery, ...] = ("poll",)
+
+
+class DurationSpec(BaseModel):
+    """How long a clip may be and how the provider wants the number written."""
+
+    model_config = _STRICT
+
+    field: str | None = Field(None, description="Wire field; None when the length is fixed and not sent")
+    wire_type: Literal["string", "int", "number", "seconds_suffix"] = "int"
+    values: list[float] = Field(default_factory=list, description="Discrete allowed values")
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    default: float | None = None
+    note: str = ""
+
+    def allows(self, seconds: float) -> bool:
+        if self.values:
+            return any(abs(seconds - v) < 1e-6 for v in self.values)
+        if self.min is not None and self.max is not None:
+            if not self.min - 1e-6 <= seconds <= self.max + 1e-6:
+                return False
+            if self.step:
+                k = (seconds - self.min) / self.step
+                return abs(k - round(k)) < 1e-6
+            return True
+        return self.default is not None and abs(seconds - self.default) < 1e-6
+
+    def candidates(self) -> list[float]:
+        if self.values:
+            return list(self.values)
+        if self.min is not None and self.max is not None:
+            step = self.step or 1.0
+            out, x = [], self.min
+            while x <= self.max + 1e-9:
+                out.append(round(x, 3))
+                x += step
+            return out
+        return [self.default] if self.default is not None else []
+
+    def describe(self) -> str:
+        if self.values:
+            return ", ".join(_fmt(v) for v in self.values) + " s"
+        if self.min is not None and self.max is not None:
+            step = f" in steps of {_fmt(self.step)}" if self.step else ""
+            return f"{_fmt(self.min)} to {_fmt(self.max)} s{step}"
+        if self.default is not None:
+            return f"fixed {_fmt(self.default)} s (not sent)"
+        return "not documented"
+
+    def encode(self, seconds: float) -> Any:
+        whole = int(seconds) if float(seconds).is_integer() else seconds
+        if self.wire_type == "string":
+            return str(whole)
+        if self.wire_type == "seconds_suffix":
+            return f"{whole}s"
+        if self.wire_type == "int":
+            return round(seconds)
+        return whole
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+class ChoiceSpec(BaseModel):
+    """A field that takes one of a set of strings (aspect ratio, resolution, size)."""
+
+    model_config = _STRICT
+
+    field: str | None = Field(None, description="Wire field; None when the provider has no such parameter")
+    values: list[str] = Field(default_factory=list)
+    default: str | None = None
+    note: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return self.field is not None and bool(self.values)
+
+
+class HdSpec(BaseModel):
+    model_config = _STRICT
+
+    field: str | None = None
+    ignored_at_durations: list[float] = Field(default_factory=list)
+    note: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return self.field is not None
+
+
+class ImageSpec(BaseModel):
+    """How reference images travel and what the provider accepts."""
+
+    model_config = _STRICT
+
+    field: str | None = None
+    max_count: int = 0
+    min_count: int = 0
+    transports: list[Literal["url", "base64", "data_uri", "multipart", "inline"]] = Field(default_factory=list)
+    base64_form: Literal["raw", "data_uri"] = "data_uri"
+    roles: list[ImageRole] = Field(default_factory=list, description="Roles this model understands")
+    default_role: ImageRole = ImageRole.reference
+    formats: list[ImageFormat] = Field(default_factory=lambda: list(_DEFAULT_FORMATS))
+    max_bytes: int | None = None
+    max_pixels: int | None = None
+    min_side: int | None = None
+    must_match_size: bool = False
+    note: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return self.max_count > 0
+
+
+class PromptSpec(BaseModel):
+    model_config = _STRICT
+
+    max_chars: int | None = None
+    max_tokens: int | None = None
+    required: bool = True
+    rules: list[str] = Field(default_factory=list, description="Content restrictions in plain words")
+    note: str = ""
+
+
+class ResultSpec(BaseModel):
+    """Question 4: how results and errors come back."""
+
+    model_config = _STRICT
+
+    delivery: list[Delivery] = Field(default_factory=lambda: list(_DEFAULT_DELIVERY))
+    status_values: list[str] = Field(default_factory=list)
+    where: str = ""
+    url_lifetime: str = ""
+    download_auth: bool = False
+    error_shapes: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+class CharacterSpec(BaseModel):
+    """Question 5: the character (cameo) feature."""
+
+    model_config = _STRICT
+
+    supported: bool = False
+    how: str = ""
+
+
+class Sunset(BaseModel):
+    model_config = _STRICT
+
+    date: date
+    kind: Literal["retired", "upstream"] = Field(
+        description="retired: this model id is gone (refused without an override); "
+        "upstream: the vendor behind this route retired it (warn, the route may still answer)"
+    )
+    note: str = ""
+    source: str = ""
+
+
+class Constraint(BaseModel):
+    """A rule between fields: when every ``when`` field has one of the listed values, ``require`` must hold."""
+
+    model_config = _STRICT
+
+    when: dict[str, list[Any]]
+    require: dict[str, list[Any]]
+    message: str
+
+
+class LatencyAdjust(BaseModel):
+    model_config = _STRICT
+
+    when: dict[str, list[Any]]
+    add_s: float
+
+
+class ModelSpec(BaseModel):
+    """One model as one provider serves it: everything vidgate needs to validate, send and explain."""
+
+    model_config = _STRICT
+
+    key: str = Field(description="provider/model: unique across the catalog")
+    provider: str
+    dialect: str
+    model: str = Field(description="The id sent on the wire")
+    family: str = ""
+    summary: str = ""
+    modes: list[str] = Field(default_factory=list)
+    duration: DurationSpec = DurationSpec()
+    aspect_ratio: ChoiceSpec = ChoiceSpec()
+    resolution: ChoiceSpec = ChoiceSpec()
+    size: ChoiceSpec = ChoiceSpec()
+    hd: HdSpec = HdSpec()
+    images: ImageSpec = ImageSpec()
+    prompt: PromptSpec = PromptSpec()
+    storyboard: bool = False
+    characters: CharacterSpec = CharacterSpec()
+    options: list[str] = Field(default_factory=list, description="Dialect option names this model accepts")
+    constraints: list[Constraint] = Field(default_factory=list)
+    typical_latency_s: float = 120.0
+    latency_adjust: list[LatencyAdjust] = Field(default_factory=list)
+    deadline_s: float = 3600.0
+    price_per_second_usd: float | None = None
+    audio: bool | None = None
+    sunset: Sunset | None = None
+    results: ResultSpec = ResultSpec()
+    sources: list[str] = Field(min_length=1, description="Where each fact comes from")
+    notes: list[str] = Field(default_factory=list, description="Choices made where sources disagree")
+
+
+class ProviderSpec(BaseModel):
+    """A provider is (dialect family, host, credentials); many share one dialect."""
+
+    model_config = _STRICT
+
+    name: str
+    title: str
+    base_url: str
+    base_url_env: str
+    api_key_env: str
+    auth: Literal["bearer", "x-goog-api-key", "google-oauth"] = "bearer"
+    docs: str = ""
+    note: str = ""

@@ -1,0 +1,24 @@
+"""The ``vidgate`` command line. One module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from vidgate.cli.emulate import emulate
+from vidgate.cli.generate import generate
+from vidgate.cli.models import models
+
+app = typer.Typer(
+    name="vidgate",
+    help="Generate AI videos through many providers, offline against the built-in emulator or for real.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(generate)
+app.command()(models)
+app.command()(emulate)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,214 @@
+"""``vidgate generate``: one video from a prompt to a saved, probed MP4."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from vidgate.cli._common import err, out, reported
+from vidgate.client import Client
+from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
+from vidgate.errors import JobFailedError, RequestError
+from vidgate.types import ImageInput, ImageRole, Job, JobStatus, Shot
+
+EMULATOR_TIME_SCALE = 0.05  # the built-in emulator runs jobs 20x faster than the real provider
+_ROLE_PREFIX = re.compile(r"^(first_frame|last_frame|reference)=(.+)$", re.S)
+
+
+def parse_image(value: str) -> ImageInput:
+    """``SOURCE`` or ``ROLE=SOURCE`` with ROLE one of first_frame, last_frame, reference."""
+    m = _ROLE_PREFIX.match(value)
+    if m:
+        return ImageInput(source=m.group(2), role=ImageRole(m.group(1)))
+    return ImageInput(source=value)
+
+
+def parse_shot(value: str) -> Shot:
+    """``SECONDS:SCENE``, e.g. ``7.5:the plane takes off``."""
+    seconds, sep, scene = value.partition(":")
+    try:
+        return Shot(duration=float(seconds), scene=scene.strip()) if sep else _bad_shot(value)
+    except ValueError:
+        return _bad_shot(value)
+
+
+def _bad_shot(value: str) -> Shot:
+    raise RequestError(f'--shot {value!r}: expected "SECONDS:SCENE", e.g. --shot "7.5:the plane takes off"')
+
+
+def parse_option(value: str) -> tuple[str, Any]:
+    """``KEY=VALUE``; the value is read as JSON when it parses (true, 3, "x"), else as a string."""
+    key, sep, raw = value.partition("=")
+    if not sep or not key:
+        raise RequestError(f"--option {value!r}: expected KEY=VALUE, e.g. --option watermark=true")
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
+
+
+class LiveProgress:
+    """A status bar (status, percent, elapsed) and a byte bar for the download, on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}"),
+            console=err,
+            disable=not enabled,
+        )
+        self.bytes = Progress(
+            TextColumn("[bold]download"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=err,
+            disable=not enabled,
+        )
+        self._job: TaskID | None = None
+        self._dl: TaskID | None = None
+
+    def on_job(self, job: Job) -> None:
+        if not self.enabled:
+            return
+        if self._job is None:
+            self.progress.start()
+            self._job = self.progress.add_task(job.status.value, total=100, detail="")
+        detail = f"{job.raw_status or ''} {job.provider_task_id or ''}".strip()
+        self.progress.update(self._job, completed=job.progress, description=job.status.value, detail=detail)
+        if job.status.terminal:
+            self.progress.stop()
+
+    def on_bytes(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if self._dl is None:
+            self.progress.stop()
+            self.bytes.start()
+            self._dl = self.bytes.add_task("download", total=total)
+        self.bytes.update(self._dl, completed=done, total=total)
+
+    def stop(self) -> None:
+        self.progress.stop()
+        self.bytes.stop()
+
+
+def report(job: Job, started: float, as_json: bool) -> None:
+    video = job.video
+    if as_json:
+        payload = {"ok": True, "job": job.model_dump(mode="json", exclude={"request"})}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    assert video is not None and video.probe is not None
+    p = video.probe
+    out.print(f"[bold green]Saved[/] {video.path}")
+    out.print(
+        f"  probed: {p.duration:g} s, {p.width}x{p.height}, {p.codec}, {video.size_bytes} bytes, sha256 {video.sha256}"
+    )
+    out.print(f"  job {job.id} · {job.model} · task {job.provider_task_id} · {time.monotonic() - started:.1f} s")
+    for m in video.mismatch:
+        out.print(f"  [yellow]mismatch[/] {m}")
+
+
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What the video shows (may be empty with --shot)")] = "",
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name or provider/model")] = "sora-2",
+    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Seconds")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", help='e.g. "16:9"')] = None,
+    resolution: Annotated[str | None, typer.Option(help='e.g. "720p"')] = None,
+    size: Annotated[str | None, typer.Option(help='"WIDTHxHEIGHT" where the provider uses sizes')] = None,
+    hd: Annotated[bool | None, typer.Option("--hd/--no-hd", help="HD where the model has it")] = None,
+    image: Annotated[
+        list[str] | None,
+        typer.Option("--image", "-i", help="Path, URL, data URI or base64; ROLE=SOURCE sets the role (repeatable)"),
+    ] = None,
+    shot: Annotated[list[str] | None, typer.Option(help='Storyboard shot "SECONDS:SCENE" (repeatable)')] = None,
+    character: Annotated[list[str] | None, typer.Option(help="Character username mentioned (repeatable)")] = None,
+    webhook_url: Annotated[str | None, typer.Option(help="Provider callback URL")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Provider option KEY=VALUE")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Where to save the MP4")] = None,
+    fit: Annotated[bool, typer.Option(help="Snap duration/aspect/resolution to the nearest allowed value")] = False,
+    base_url: Annotated[str | None, typer.Option(help="Provider base URL (default from env)")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key (default from env)")] = None,
+    emulator: Annotated[bool, typer.Option(help="Run against the built-in emulator (offline, no key)")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds (job -> expired)")] = None,
+    allow_retired: Annotated[bool, typer.Option(help="Send to a model past its retirement date")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")] = False,
+) -> None:
+    """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider."""
+    started = time.monotonic()
+    live = LiveProgress(enabled=not as_json and err.is_terminal)
+    plain = not as_json and not err.is_terminal
+    with reported(as_json), ExitStack() as stack:
+        fields: dict[str, Any] = {
+            "model": model,
+            "duration": duration,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "size": size,
+            "hd": hd,
+            "images": [parse_image(i) for i in image or []],
+            "shots": [parse_shot(s) for s in shot or []],
+            "characters": list(character or []),
+            "webhook_url": webhook_url,
+            "options": dict(parse_option(o) for o in option or []),
+        }
+        policy = DEFAULT_POLICY
+        if emulator:
+            from vidgate.emulator import EmulatorConfig, EmulatorServer
+
+            emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=EMULATOR_TIME_SCALE)))
+            base_url, api_key = emu.url, emu.api_key
+            policy = PollPolicy(time_scale=EMULATOR_TIME_SCALE)
+            if not as_json:
+                err.print(f"Using the built-in emulator at {emu.url} (offline; jobs run 20x faster)")
+        client = stack.enter_context(
+            Client(base_url=base_url, api_key=api_key, poll_policy=policy, allow_retired=allow_retired)
+        )
+        stack.callback(live.stop)
+        sub = client.prepare(prompt, fit=fit, **fields)
+        if not as_json:
+            for change in sub.changes:
+                err.print(f"[yellow]--fit changed[/] {change.explain()}")
+            for warning in sub.warnings:
+                if not warning.startswith("fit: "):
+                    err.print(f"[yellow]warning[/] {warning}")
+        last_plain: list[str] = []
+
+        def on_progress(job: Job) -> None:
+            live.on_job(job)
+            if plain:
+                line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
+                if not last_plain or last_plain[-1] != line:
+                    last_plain.append(line)
+                    err.print(line, markup=False)
+
+        job = client.send(sub)
+        on_progress(job)
+        job = client.wait(job, timeout=timeout, on_progress=on_progress)
+        if job.status is not JobStatus.succeeded:
+            raise JobFailedError(job)
+        target = out_file or Path(f"{job.id}.mp4")
+        job = client.download(job, target, on_bytes=live.on_bytes)
+        live.stop()
+        report(job, started, as_json)

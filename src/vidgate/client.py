@@ -1,0 +1,546 @@
+"""``Client`` and ``AsyncClient``: the one public entry point. Both drive the same sans-IO dialects.
+
+with Client() as client:                      # VIDGATE_RELAY_BASE_URL / VIDGATE_RELAY_API_KEY
+    job = client.generate("a lighthouse at dawn", model="sora-2", duration=10,
+                          aspect_ratio="16:9", out="lighthouse.mp4")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vidgate.catalog import Catalog, ModelSpec, load_catalog
+from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
+from vidgate.catalog.validate import fit as fit_request
+from vidgate.engine.download import ByteProgress, describe_asset, download_async, download_sync
+from vidgate.engine.jobs import apply_update
+from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
+from vidgate.errors import (
+    DownloadError,
+    JobFailedError,
+    MissingCredentialsError,
+    ProviderServerError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+)
+from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect, run_async, run_sync
+from vidgate.types import ErrorCode, Job, JobError, JobStatus, VideoRequest, utcnow
+
+ProgressCallback = Callable[[Job], None]
+_REQUEST_FIELDS = set(VideoRequest.model_fields)
+TRANSIENT_RETRY_S = 5.0
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class Submission:
+    """A checked request, ready to send, with what vidgate noticed on the way."""
+
+    prepared: Prepared
+    dialect: Dialect
+    connection: Connection
+    warnings: list[str]
+    changes: list[Change]
+
+
+class _Core:
+    """Everything both clients share: configuration, checking, and pure job bookkeeping."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        providers: Mapping[str, ProviderSettings] | None,
+        catalog: Catalog | None,
+        env: Mapping[str, str] | None,
+        allow_retired: bool,
+        poll_policy: PollPolicy,
+        clock: Callable[[], float],
+        rand: Callable[[], float],
+    ) -> None:
+        self.catalog = catalog or load_catalog()
+        self.base_url = base_url
+        self.api_key = api_key
+        self.providers = dict(providers or {})
+        self.env = os.environ if env is None else env
+        self.allow_retired = allow_retired
+        self.poll_policy = poll_policy
+        self.clock = clock
+        self.rand = rand
+        self.jobs: dict[str, Job] = {}
+        self._started: dict[str, float] = {}
+
+    # -------------------------------------------------------------- configuration
+
+    def connection(self, spec: ModelSpec) -> Connection:
+        provider = self.catalog.provider_of(spec)
+        settings = self.providers.get(provider.name, ProviderSettings())
+        base_url = settings.base_url or self.base_url or self.env.get(provider.base_url_env) or provider.base_url
+        api_key = settings.api_key or self.api_key or self.env.get(provider.api_key_env)
+        if not api_key:
+            raise MissingCredentialsError(provider.name, provider.api_key_env)
+        return Connection(provider=provider, base_url=base_url, api_key=api_key)
+
+    # -------------------------------------------------------------- checking
+
+    def build_request(self, prompt: str | None, request: VideoRequest | None, fields: dict[str, Any]) -> VideoRequest:
+        unknown = set(fields) - _REQUEST_FIELDS
+        if unknown:
+            raise TypeError(f"unknown request field(s) {sorted(unknown)}; known: {sorted(_REQUEST_FIELDS)}")
+        if request is not None:
+            return request.model_copy(update=fields) if fields else request
+        return VideoRequest(prompt=prompt or "", **fields)
+
+    def prepare(self, request: VideoRequest, *, fit: bool = False, idempotency_key: str | None = None) -> Submission:
+        """Check the request (every problem at once) and resolve where it goes. No I/O."""
+        spec = self.catalog.resolve(request.model)
+        changes: list[Change] = []
+        if fit:
+            request, changes = fit_request(request, spec)
+        dialect = get_dialect(spec.dialect)
+        report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
+        if not report.ok:
+            raise ValidationError(report.problems, spec.key)
+        connection = self.connection(spec)
+        prepared = Prepared(
+            request=request,
+            spec=spec,
+            images=report.images,
+            roles=assign_roles(report.images, spec),
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+        )
+        warnings = report.warnings + [f"fit: {c.explain()}" for c in changes]
+        return Submission(prepared, dialect, connection, warnings, changes)
+
+    def new_job(self, sub: Submission) -> Job:
+        spec = sub.prepared.spec
+        job = Job(
+            id="job_" + uuid.uuid4().hex[:24],
+            provider=spec.provider,
+            model=spec.key,
+            request=sub.prepared.request,
+            idempotency_key=sub.prepared.idempotency_key,
+            warnings=sub.warnings,
+        )
+        self.jobs[job.id] = job
+        return job
+
+    def record(self, job: Job) -> Job:
+        self.jobs[job.id] = job
+        return job
+
+    def accepted(self, job: Job, update: JobUpdate) -> Job:
+        job = apply_update(job.model_copy(update={"submitted_at": utcnow()}), update)
+        self._started[job.id] = self.clock()
+        return self.record(job)
+
+    def unknown_outcome(self, job: Job, exc: Exception) -> Job:
+        """A create that may or may not have reached the provider: never resubmit blindly."""
+        return self.record(
+            job.model_copy(
+                update={
+                    "status": JobStatus.unknown,
+                    "updated_at": utcnow(),
+                    "error": JobError(
+                        code=ErrorCode.provider_error,
+                        message=f"submit outcome unknown ({exc}); check the provider before resubmitting",
+                        retryable=False,
+                    ),
+                }
+            )
+        )
+
+    def job(self, job: Job | str) -> Job:
+        if isinstance(job, Job):
+            return self.jobs.setdefault(job.id, job)
+        return self.jobs[job]
+
+    def spec_of(self, job: Job) -> ModelSpec:
+        return self.catalog.resolve(job.model)
+
+    def latency(self, job: Job) -> float:
+        spec = self.spec_of(job)
+        req = job.request
+        if req is None:
+            return spec.typical_latency_s
+        duration = effective_duration(req, spec)
+        adjustments = [
+            (all(matches(field_value(req, k, duration), v) for k, v in a.when.items()), a.add_s)
+            for a in spec.latency_adjust
+        ]
+        return expected_latency(spec.typical_latency_s, adjustments)
+
+    def elapsed(self, job: Job) -> float:
+        return self.clock() - self._started.setdefault(job.id, self.clock())
+
+    def expire(self, job: Job, deadline: float) -> Job:
+        return self.record(
+            apply_update(
+                job,
+                JobUpdate(
+                    status=JobStatus.expired,
+                    error=JobError(
+                        code=ErrorCode.timeout,
+                        message=f"no final state after {deadline:g} s (raw status {job.raw_status!r}); "
+                        f"the provider task {job.provider_task_id} may still finish: `vidgate jobs` can resume it",
+                        retryable=True,
+                    ),
+                ),
+            )
+        )
+
+    def delay(self, job: Job, attempt: int, hint: float | None) -> float:
+        return next_delay(
+            typical_latency_s=self.latency(job),
+            elapsed_s=self.elapsed(job),
+            attempt=attempt,
+            server_hint_s=hint,
+            rand=self.rand(),
+            policy=self.poll_policy,
+        )
+
+    def out_path(self, job: Job, out: str | os.PathLike[str] | None) -> Path:
+        if out is not None:
+            return Path(out)
+        return Path.cwd() / f"{job.id}.mp4"
+
+    def expected_duration(self, job: Job) -> float | None:
+        return effective_duration(job.request, self.spec_of(job)) if job.request else None
+
+
+def _transient(exc: Exception) -> float | None:
+    """How long to wait before retrying a status check that failed, or None when it must not be retried."""
+    if isinstance(exc, RateLimitError):
+        return exc.retry_after if exc.retry_after is not None else TRANSIENT_RETRY_S
+    if isinstance(exc, ProviderServerError | TransportError):
+        return TRANSIENT_RETRY_S
+    return None
+
+
+class Client:
+    """Blocking client. Configuration from arguments, else ``VIDGATE_<PROVIDER>_BASE_URL`` / ``_API_KEY``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        providers: Mapping[str, ProviderSettings] | None = None,
+        catalog: Catalog | None = None,
+        env: Mapping[str, str] | None = None,
+        allow_retired: bool = False,
+        poll_policy: PollPolicy = DEFAULT_POLICY,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._core = _Core(
+            base_url=base_url,
+            api_key=api_key,
+            providers=providers,
+            catalog=catalog,
+            env=env,
+            allow_retired=allow_retired,
+            poll_policy=poll_policy,
+            clock=clock,
+            rand=rand,
+        )
+        self._sleep = sleep
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._core.catalog
+
+    def prepare(
+        self,
+        prompt: str | None = None,
+        *,
+        request: VideoRequest | None = None,
+        fit: bool = False,
+        **fields: Any,
+    ) -> Submission:
+        """Check a request without sending it (raises ``ValidationError`` with every problem)."""
+        return self._core.prepare(self._core.build_request(prompt, request, fields), fit=fit)
+
+    def submit(
+        self,
+        prompt: str | None = None,
+        *,
+        request: VideoRequest | None = None,
+        fit: bool = False,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Job:
+        core = self._core
+        return self.send(
+            core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key)
+        )
+
+    def send(self, sub: Submission) -> Job:
+        """Send a checked request (from ``prepare``) to its provider and return the accepted job."""
+        core = self._core
+        job = core.new_job(sub)
+        try:
+            update = run_sync(self._http, sub.dialect.submit(sub.prepared, sub.connection))
+        except TransportError as exc:
+            if isinstance(exc.__cause__, httpx.ConnectError):
+                raise  # nothing was sent
+            core.unknown_outcome(job, exc)
+            raise
+        return core.accepted(job, update)
+
+    def get(self, job: Job | str) -> Job:
+        """One status check."""
+        core = self._core
+        job = core.job(job)
+        if job.status.terminal or job.provider_task_id is None:
+            return job
+        spec = core.spec_of(job)
+        update = run_sync(
+            self._http, get_dialect(spec.dialect).status(job.provider_task_id, spec, core.connection(spec))
+        )
+        return core.record(apply_update(job, update))
+
+    def wait(self, job: Job | str, *, timeout: float | None = None, on_progress: ProgressCallback | None = None) -> Job:
+        """Poll until the job is final or its deadline (the model's, or ``timeout``) passes -> ``expired``."""
+        core = self._core
+        job = core.job(job)
+        deadline = timeout if timeout is not None else core.spec_of(job).deadline_s
+        attempt, hint = 0, None
+        while not job.status.terminal:
+            if core.elapsed(job) >= deadline:
+                job = core.expire(job, deadline)
+                break
+            self._sleep(min(core.delay(job, attempt, hint), max(0.0, deadline - core.elapsed(job))))
+            attempt += 1
+            before = (job.status, job.progress, job.raw_status)
+            try:
+                job = self.get(job)
+                hint = None
+            except (RateLimitError, ProviderServerError, TransportError) as exc:
+                hint = _transient(exc)
+                continue
+            if on_progress and (job.status, job.progress, job.raw_status) != before:
+                on_progress(job)
+        return job
+
+    def download(
+        self,
+        job: Job | str,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        on_bytes: ByteProgress | None = None,
+    ) -> Job:
+        """Stream the finished video to ``out``, verify it is a video, probe it, record any mismatch."""
+        core = self._core
+        job = core.job(job)
+        asset = job.video
+        if job.status is not JobStatus.succeeded or asset is None:
+            raise DownloadError(f"job {job.id} has no finished video (status {job.status.value})")
+        spec = core.spec_of(job)
+        request = get_dialect(spec.dialect).download_request(asset, core.connection(spec))
+        got = download_sync(self._http, request, core.out_path(job, out), spec.provider, on_bytes)
+        described = describe_asset(asset, got, job.request, core.expected_duration(job))
+        assets = [described if a is asset else a for a in job.assets]
+        return core.record(job.model_copy(update={"assets": assets, "updated_at": utcnow()}))
+
+    def generate(
+        self,
+        prompt: str | None = None,
+        *,
+        out: str | os.PathLike[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_bytes: ByteProgress | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Job:
+        """Submit, wait, download. Raises ``JobFailedError`` when the job does not succeed."""
+        job = self.submit(prompt, **kwargs)
+        if on_progress:
+            on_progress(job)
+        job = self.wait(job, timeout=timeout, on_progress=on_progress)
+        if job.status is not JobStatus.succeeded:
+            raise JobFailedError(job)
+        return self.download(job, out, on_bytes=on_bytes)
+
+
+class AsyncClient:
+    """The same interface as ``Client`` for asyncio code."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        providers: Mapping[str, ProviderSettings] | None = None,
+        catalog: Catalog | None = None,
+        env: Mapping[str, str] | None = None,
+        allow_retired: bool = False,
+        poll_policy: PollPolicy = DEFAULT_POLICY,
+        timeout: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._core = _Core(
+            base_url=base_url,
+            api_key=api_key,
+            providers=providers,
+            catalog=catalog,
+            env=env,
+            allow_retired=allow_retired,
+            poll_policy=poll_policy,
+            clock=clock,
+            rand=rand,
+        )
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._core.catalog
+
+    def prepare(
+        self,
+        prompt: str | None = None,
+        *,
+        request: VideoRequest | None = None,
+        fit: bool = False,
+        **fields: Any,
+    ) -> Submission:
+        return self._core.prepare(self._core.build_request(prompt, request, fields), fit=fit)
+
+    async def submit(
+        self,
+        prompt: str | None = None,
+        *,
+        request: VideoRequest | None = None,
+        fit: bool = False,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Job:
+        core = self._core
+        return await self.send(
+            core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key)
+        )
+
+    async def send(self, sub: Submission) -> Job:
+        core = self._core
+        job = core.new_job(sub)
+        try:
+            update = await run_async(self._http, sub.dialect.submit(sub.prepared, sub.connection))
+        except TransportError as exc:
+            if isinstance(exc.__cause__, httpx.ConnectError):
+                raise
+            core.unknown_outcome(job, exc)
+            raise
+        return core.accepted(job, update)
+
+    async def get(self, job: Job | str) -> Job:
+        core = self._core
+        job = core.job(job)
+        if job.status.terminal or job.provider_task_id is None:
+            return job
+        spec = core.spec_of(job)
+        flow = get_dialect(spec.dialect).status(job.provider_task_id, spec, core.connection(spec))
+        return core.record(apply_update(job, await run_async(self._http, flow)))
+
+    async def wait(
+        self, job: Job | str, *, timeout: float | None = None, on_progress: ProgressCallback | None = None
+    ) -> Job:
+        core = self._core
+        job = core.job(job)
+        deadline = timeout if timeout is not None else core.spec_of(job).deadline_s
+        attempt, hint = 0, None
+        while not job.status.terminal:
+            if core.elapsed(job) >= deadline:
+                job = core.expire(job, deadline)
+                break
+            await self._sleep(min(core.delay(job, attempt, hint), max(0.0, deadline - core.elapsed(job))))
+            attempt += 1
+            before = (job.status, job.progress, job.raw_status)
+            try:
+                job = await self.get(job)
+                hint = None
+            except (RateLimitError, ProviderServerError, TransportError) as exc:
+                hint = _transient(exc)
+                continue
+            if on_progress and (job.status, job.progress, job.raw_status) != before:
+                on_progress(job)
+        return job
+
+    async def download(
+        self,
+        job: Job | str,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        on_bytes: ByteProgress | None = None,
+    ) -> Job:
+        core = self._core
+        job = core.job(job)
+        asset = job.video
+        if job.status is not JobStatus.succeeded or asset is None:
+            raise DownloadError(f"job {job.id} has no finished video (status {job.status.value})")
+        spec = core.spec_of(job)
+        request = get_dialect(spec.dialect).download_request(asset, core.connection(spec))
+        got = await download_async(self._http, request, core.out_path(job, out), spec.provider, on_bytes)
+        described = await asyncio.to_thread(describe_asset, asset, got, job.request, core.expected_duration(job))
+        assets = [described if a is asset else a for a in job.assets]
+        return core.record(job.model_copy(update={"assets": assets, "updated_at": utcnow()}))
+
+    async def generate(
+        self,
+        prompt: str | None = None,
+        *,
+        out: str | os.PathLike[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_bytes: ByteProgress | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Job:
+        job = await self.submit(prompt, **kwargs)
+        if on_progress:
+            on_progress(job)
+        job = await self.wait(job, timeout=timeout, on_progress=on_progress)
+        if job.status is not JobStatus.succeeded:
+            raise JobFailedError(job)
+        return await self.download(job, out, on_bytes=on_bytes)

@@ -1,0 +1,1 @@
+"""Running jobs: pure polling policy, job-state transitions, downloads."""

@@ -1,0 +1,139 @@
+"""vidgate's exceptions: one root, three kinds of failure.
+
+    VidgateError
+    ├── RequestError                 the caller's mistake, raised before any I/O
+    │   ├── ValidationError          the request breaks the model's capabilities (carries every Problem)
+    │   ├── UnknownModelError        no catalog entry for that name (carries suggestions)
+    │   ├── ImageError               an image input cannot be read, decoded or accepted
+    │   └── ConfigurationError       something the caller must configure first
+    │       └── MissingCredentialsError   names the exact environment variable to set
+    ├── TransportError               the provider could not be reached (DNS, connect, reset, timeout)
+    ├── ProviderHTTPError            the provider answered with an HTTP error
+    │   ├── AuthenticationError      401 / 403
+    │   ├── RateLimitError           429 (retry_after is set when the provider said so)
+    │   └── ProviderServerError      5xx
+    ├── ProtocolError                the provider answered 2xx with a body we cannot understand
+    ├── DownloadError                the result could not be fetched or verified
+    └── JobFailedError               raised by ``generate()`` when the job ends failed/cancelled/expired
+
+A generation that fails is a job *state* (``Job.error``), not an exception; only the convenience
+``generate()`` turns a final failed job into ``JobFailedError``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vidgate.catalog.validate import Problem
+    from vidgate.types import Job
+
+
+class VidgateError(Exception):
+    """Root of every error vidgate raises."""
+
+
+class RequestError(VidgateError):
+    """The caller asked for something vidgate will not send. Nothing reached a provider."""
+
+
+class ValidationError(RequestError):
+    """The request does not fit the model's capabilities. ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem], model: str = "") -> None:
+        self.problems = list(problems)
+        self.model = model
+        lines = [f"The request for {model or 'this model'} has {len(self.problems)} problem(s):"]
+        lines += [f"  - {p.explain()}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class UnknownModelError(RequestError):
+    def __init__(self, name: str, suggestions: list[str], known: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        super().__init__(f"Unknown model {name!r}.{hint} Run `vidgate models` to list the {len(known)} known models.")
+
+
+class ImageError(RequestError):
+    """An image input could not be used; the message names the image (index and source)."""
+
+
+class ConfigurationError(RequestError):
+    pass
+
+
+class MissingCredentialsError(ConfigurationError):
+    def __init__(self, provider: str, env_var: str) -> None:
+        self.provider = provider
+        self.env_var = env_var
+        super().__init__(
+            f"No API key for provider {provider!r}. Set the environment variable {env_var} "
+            f"(or pass api_key=... / --api-key). Nothing was sent."
+        )
+
+
+class TransportError(VidgateError):
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        super().__init__(f"{provider}: {message}")
+
+
+class ProviderHTTPError(VidgateError):
+    """The provider answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        provider: str,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.status_code = status_code
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        detail = f" (code {code})" if code else ""
+        rid = f" [request id {request_id}]" if request_id else ""
+        super().__init__(f"{provider} answered HTTP {status_code}{detail}: {message}{rid}")
+
+
+class AuthenticationError(ProviderHTTPError):
+    pass
+
+
+class RateLimitError(ProviderHTTPError):
+    pass
+
+
+class ProviderServerError(ProviderHTTPError):
+    pass
+
+
+class ProtocolError(VidgateError):
+    """A 2xx answer whose body does not match the dialect's documented shape."""
+
+    def __init__(self, provider: str, message: str, body: Any = None) -> None:
+        self.provider = provider
+        self.body = body
+        super().__init__(f"{provider}: {message}")
+
+
+class DownloadError(VidgateError):
+    pass
+
+
+class JobFailedError(VidgateError):
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        err = job.error
+        reason = f"{err.code}: {err.message}" if err else job.status.value
+        super().__init__(f"Job {job.id} ({job.model}) ended {job.status.value}: {reason}")

@@ -1,0 +1,26 @@
+"""Wire dialects. Each module speaks one protocol, sans-IO; this registry maps catalog names to them."""
+
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, run_async, run_sync
+from vidgate.providers.relay_unified import RelayUnified
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (RelayUnified(),)}
+
+
+def get_dialect(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise KeyError(f"no dialect {name!r}; known: {', '.join(sorted(DIALECTS))}") from None
+
+
+__all__ = [
+    "DIALECTS",
+    "Connection",
+    "Dialect",
+    "Flow",
+    "JobUpdate",
+    "Prepared",
+    "get_dialect",
+    "run_async",
+    "run_sync",
+]

@@ -1,0 +1,193 @@
+"""The unified request and job types every provider dialect reads and writes."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobStatus(StrEnum):
+    """The closed set of job states. Every provider vocabulary maps onto these explicitly."""
+
+    pending = "pending"  # persisted, not yet accepted by the provider
+    unknown = "unknown"  # a submit whose outcome is not known (crash or timeout mid-flight)
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    expired = "expired"  # vidgate's deadline passed before the provider finished
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled, JobStatus.expired})
+
+
+class ErrorCode(StrEnum):
+    content_policy_input = "content_policy_input"
+    content_policy_output = "content_policy_output"
+    invalid_request = "invalid_request"
+    quota_exceeded = "quota_exceeded"
+    rate_limited = "rate_limited"
+    auth = "auth"
+    provider_error = "provider_error"
+    timeout = "timeout"
+    cancelled = "cancelled"
+
+
+class JobError(BaseModel):
+    """Why a job failed. ``raw`` keeps the provider's own words verbatim."""
+
+    code: ErrorCode
+    message: str
+    retryable: bool = False
+    raw: Any = None
+
+
+class ImageRole(StrEnum):
+    first_frame = "first_frame"
+    last_frame = "last_frame"
+    reference = "reference"
+
+
+class ImageInput(BaseModel):
+    """One image: a local path, bytes, an http(s) URL, a data URI or raw base64, with an optional role."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str | bytes
+    role: ImageRole | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _path_to_str(cls, v: Any) -> Any:
+        return os.fspath(v) if isinstance(v, os.PathLike) else v
+
+    def describe(self) -> str:
+        """A short, secret-free description for error messages (never dumps base64)."""
+        if isinstance(self.source, bytes):
+            return f"<{len(self.source)} bytes>"
+        s = self.source
+        if s.startswith("data:"):
+            return f"<data URI, {len(s)} chars>"
+        if len(s) > 80:
+            return f"{s[:40]}...<{len(s)} chars>"
+        return s
+
+
+class Shot(BaseModel):
+    """One storyboard shot: how long it lasts and what happens in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duration: float = Field(gt=0, description="Seconds")
+    scene: str = Field(min_length=1)
+
+
+ImageLike = ImageInput | str | bytes | Path
+
+
+class VideoRequest(BaseModel):
+    """What the caller wants, independent of any provider's wire format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    model: str
+    duration: float | None = Field(default=None, description="Seconds")
+    aspect_ratio: str | None = Field(default=None, description='e.g. "16:9"')
+    resolution: str | None = Field(default=None, description='e.g. "720p", "1080p"')
+    size: str | None = Field(default=None, description='Explicit "WIDTHxHEIGHT" where a provider uses sizes')
+    hd: bool | None = None
+    images: list[ImageInput] = Field(default_factory=list)
+    shots: list[Shot] = Field(default_factory=list, description="Storyboard shots")
+    characters: list[str] = Field(default_factory=list, description="Character usernames mentioned")
+    webhook_url: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="Per-provider options, typed per dialect")
+
+    @field_validator("images", mode="before")
+    @classmethod
+    def _coerce_images(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        if isinstance(v, str | bytes | os.PathLike | ImageInput):
+            v = [v]
+        return [x if isinstance(x, ImageInput | dict) else ImageInput(source=x) for x in v]
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _coerce_options(cls, v: Any) -> Any:
+        if isinstance(v, BaseModel):
+            return v.model_dump(exclude_none=True)
+        return v or {}
+
+
+class VideoProbe(BaseModel):
+    """What a downloaded file really is, read from its container."""
+
+    duration: float
+    width: int
+    height: int
+    codec: str
+    fps: float | None = None
+
+
+class Asset(BaseModel):
+    kind: Literal["video", "thumbnail", "spritesheet", "cover"] = "video"
+    url: str | None = None
+    path: str | None = None
+    mime_type: str | None = None
+    expires_at: datetime | None = None
+    sha256: str | None = None
+    size_bytes: int | None = None
+    probe: VideoProbe | None = None
+    mismatch: list[str] = Field(default_factory=list, description="Differences between the request and probe")
+
+
+class Job(BaseModel):
+    """One generation, from submission to a final state. ``raw_status`` keeps the provider's own word."""
+
+    id: str
+    provider: str
+    model: str
+    provider_task_id: str | None = None
+    status: JobStatus = JobStatus.pending
+    raw_status: str | None = None
+    progress: int = Field(default=0, ge=0, le=100)
+    assets: list[Asset] = Field(default_factory=list)
+    error: JobError | None = None
+    request: VideoRequest | None = None
+    idempotency_key: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def video(self) -> Asset | None:
+        return next((a for a in self.assets if a.kind == "video"), None)
+
+
+class Character(BaseModel):
+    """A reusable character (cameo) created on a provider; mentioned in prompts as ``@username``."""
+
+    id: str
+    username: str
+    provider: str
+    permalink: str | None = None
+    profile_picture_url: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
