@@ -349,8 +349,8 @@ def _check_images(request: VideoRequest, spec: ModelSpec, report: Report) -> Non
             add(_from_image_problem(problem))
         loaded.append(li)
     report.images = loaded
-    if not request.images or not ispec.supported:
-        return
+    if not request.images or not ispec.supported or n > ispec.max_count:
+        return  # role checks would only repeat the count problem
     roles = assign_roles(loaded, spec) if len(loaded) == n else [i.role for i in request.images]
     for i, role in enumerate(roles):
         if role is not None and ispec.roles and role not in ispec.roles:

@@ -1,0 +1,52 @@
+"""Shared fixtures: a real emulator on loopback and clients pointed at it with a matching time scale."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from vidgate.client import Client
+from vidgate.emulator import EmulatorConfig, EmulatorServer
+from vidgate.engine.polling import PollPolicy
+
+# Emulated jobs take the model's typical latency times this; the client polls on the same scale.
+FAST = 0.003
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorConfig(time_scale=FAST)) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
+    """The session's emulator with its jobs and request counters cleared."""
+    emulator_server.state.reset()
+    return emulator_server
+
+
+@pytest.fixture
+def fast_policy() -> PollPolicy:
+    return PollPolicy(time_scale=FAST)
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer, fast_policy: PollPolicy) -> Iterator[Client]:
+    with Client(base_url=emulator.url, api_key=emulator.api_key, poll_policy=fast_policy, env={}) as c:
+        yield c
+
+
+def make_image(path: Path, size: tuple[int, int] = (64, 36), fmt: str = "PNG") -> Path:
+    Image.new("RGB", size, (200, 120, 40)).save(path, format=fmt)
+    return path
+
+
+def image_bytes(size: tuple[int, int] = (64, 36), fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 240)).save(buf, format=fmt)
+    return buf.getvalue()
