@@ -1,26 +1,40 @@
-"""Stream a result to disk with constant memory, hash it, sniff it, and probe what it really is."""
+"""Stream a result to disk with constant memory, resume with Range after a break, hash, sniff and probe it.
+
+The decisions (which Range to ask for, what a 200/206/416/403 means, when to give up) live in
+``Resumable``, written once; ``download_sync`` and ``download_async`` only move bytes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable
+import re
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 from vidgate.errors import DownloadError
 from vidgate.media import probe_video
-from vidgate.providers._base import http_error
+from vidgate.providers._base import http_error, parse_retry_after
 from vidgate.types import Asset, VideoRequest
 
-CHUNK = 1 << 16
+MAX_ATTEMPTS = 6
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 ByteProgress = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
 DURATION_TOLERANCE_S = 0.5
 ASPECT_TOLERANCE = 0.03
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+class DownloadExpired(DownloadError):
+    """The result URL no longer answers (403/404/410): fetch the job's status again for a fresh one."""
 
 
 def sniff_video(head: bytes) -> str | None:
@@ -55,6 +69,14 @@ class Sink:
         self._sha.update(chunk)
         self.size += len(chunk)
 
+    def restart(self) -> None:
+        """The server sent the whole file again: start over."""
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._sha = hashlib.sha256()
+        self.size = 0
+        self._head = b""
+
     def finish(self, expected_size: int | None) -> tuple[str, int]:
         self._fh.close()
         if expected_size is not None and self.size != expected_size:
@@ -74,17 +96,87 @@ class Sink:
             self.part.unlink()
 
 
+Next = Literal["stream", "retry", "done"]
+
+
+class Resumable:
+    """One download across attempts: Range requests after a break, restarts, expiry, retry budget."""
+
+    def __init__(self, sink: Sink, provider: str, max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.sink = sink
+        self.provider = provider
+        self.max_attempts = max_attempts
+        self.attempt = 0
+        self.total: int | None = None
+        self.validator: str | None = None  # ETag or Last-Modified, sent back as If-Range
+        self.retry_after: float | None = None
+        self.resumes = 0
+
+    def request(self, base: httpx.Request) -> httpx.Request:
+        self.attempt += 1
+        headers = dict(base.headers)
+        if self.sink.size:
+            headers["Range"] = f"bytes={self.sink.size}-"
+            if self.validator:
+                headers["If-Range"] = self.validator
+            self.resumes += 1
+        return httpx.Request(base.method, base.url, headers=headers)
+
+    def on_response(self, response: httpx.Response) -> Next:
+        status = response.status_code
+        self.retry_after = parse_retry_after(response.headers)
+        if status == 200:
+            if self.sink.size:
+                self.sink.restart()
+            self.total = _int(response.headers.get("content-length"))
+            self.validator = response.headers.get("etag") or response.headers.get("last-modified")
+            return "stream"
+        if status == 206:
+            m = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            if m is None or int(m.group(1)) != self.sink.size:
+                self.sink.restart()
+                return self._again(f"unusable Content-Range {response.headers.get('content-range')!r}")
+            if m.group(3) != "*":
+                self.total = int(m.group(3))
+            return "stream"
+        if status == 416 and self.total is not None and self.sink.size == self.total:
+            return "done"
+        if status in (403, 404, 410):
+            raise DownloadExpired(f"the result URL answered HTTP {status}: it has probably expired")
+        if status == 429 or status >= 500:
+            return self._again(f"HTTP {status}", http_error(self.provider, response))
+        raise http_error(self.provider, response)
+
+    def on_break(self, exc: Exception) -> Next:
+        """The connection dropped mid-body: resume from what we have."""
+        return self._again(f"{exc.__class__.__name__}: {exc}")
+
+    def complete(self) -> bool:
+        """After a stream ended cleanly: is the file whole? (A short body without an error is resumed.)"""
+        return self.total is None or self.sink.size >= self.total
+
+    def delay(self) -> float:
+        base = BACKOFF_S[min(self.attempt - 1, len(BACKOFF_S) - 1)]
+        return max(base, self.retry_after or 0.0)
+
+    def _again(self, why: str, cause: Exception | None = None) -> Next:
+        if self.attempt >= self.max_attempts:
+            raise DownloadError(f"download failed after {self.attempt} attempts: {why}") from cause
+        return "retry"
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 @dataclass(frozen=True)
 class Downloaded:
     path: Path
     sha256: str
     size: int
     mime: str
-
-
-def _total(response: httpx.Response) -> int | None:
-    value = response.headers.get("content-length")
-    return int(value) if value and value.isdigit() else None
+    attempts: int = 1
+    resumes: int = 0
 
 
 def download_sync(
@@ -93,29 +185,41 @@ def download_sync(
     out: Path,
     provider: str,
     on_bytes: ByteProgress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Downloaded:
     sink = Sink(out)
+    state = Resumable(sink, provider)
     try:
-        response = client.send(request, stream=True)
-        try:
-            if not response.is_success:
-                response.read()
-                raise http_error(provider, response)
-            total = _total(response)
-            for chunk in response.iter_bytes(CHUNK):
-                sink.write(chunk)
-                if on_bytes:
-                    on_bytes(sink.size, total)
-        finally:
-            response.close()
-        sha, size = sink.finish(total)
-    except httpx.TransportError as exc:
-        sink.abort()
-        raise DownloadError(f"download from {request.url.host} failed: {exc.__class__.__name__}: {exc}") from exc
+        while True:
+            try:
+                response = client.send(state.request(request), stream=True)
+            except httpx.TransportError as exc:
+                state.on_break(exc)
+                sleep(state.delay())
+                continue
+            try:
+                if response.status_code not in (200, 206):
+                    response.read()
+                step = state.on_response(response)
+                if step == "stream":
+                    try:
+                        for chunk in response.iter_bytes():
+                            sink.write(chunk)
+                            if on_bytes:
+                                on_bytes(sink.size, state.total)
+                        step = "done" if state.complete() else state.on_break(DownloadError("short body"))
+                    except httpx.TransportError as exc:
+                        step = state.on_break(exc)
+            finally:
+                response.close()
+            if step == "done":
+                break
+            sleep(state.delay())
+        sha, size = sink.finish(state.total)
     except BaseException:
         sink.abort()
         raise
-    return Downloaded(out, sha, size, sink.mime or "video/mp4")
+    return Downloaded(out, sha, size, sink.mime or "video/mp4", state.attempt, state.resumes)
 
 
 async def download_async(
@@ -124,29 +228,41 @@ async def download_async(
     out: Path,
     provider: str,
     on_bytes: ByteProgress | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Downloaded:
     sink = Sink(out)
+    state = Resumable(sink, provider)
     try:
-        response = await client.send(request, stream=True)
-        try:
-            if not response.is_success:
-                await response.aread()
-                raise http_error(provider, response)
-            total = _total(response)
-            async for chunk in response.aiter_bytes(CHUNK):
-                sink.write(chunk)
-                if on_bytes:
-                    on_bytes(sink.size, total)
-        finally:
-            await response.aclose()
-        sha, size = sink.finish(total)
-    except httpx.TransportError as exc:
-        sink.abort()
-        raise DownloadError(f"download from {request.url.host} failed: {exc.__class__.__name__}: {exc}") from exc
+        while True:
+            try:
+                response = await client.send(state.request(request), stream=True)
+            except httpx.TransportError as exc:
+                state.on_break(exc)
+                await sleep(state.delay())
+                continue
+            try:
+                if response.status_code not in (200, 206):
+                    await response.aread()
+                step = state.on_response(response)
+                if step == "stream":
+                    try:
+                        async for chunk in response.aiter_bytes():
+                            sink.write(chunk)
+                            if on_bytes:
+                                on_bytes(sink.size, state.total)
+                        step = "done" if state.complete() else state.on_break(DownloadError("short body"))
+                    except httpx.TransportError as exc:
+                        step = state.on_break(exc)
+            finally:
+                await response.aclose()
+            if step == "done":
+                break
+            await sleep(state.delay())
+        sha, size = sink.finish(state.total)
     except BaseException:
         sink.abort()
         raise
-    return Downloaded(out, sha, size, sink.mime or "video/mp4")
+    return Downloaded(out, sha, size, sink.mime or "video/mp4", state.attempt, state.resumes)
 
 
 def describe_asset(
