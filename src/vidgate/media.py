@@ -213,7 +213,7 @@ def check_against_spec(img: LoadedImage, spec: ImageSpec) -> list[ImageProblem]:
     field = f"images[{img.index}]"
     out: list[ImageProblem] = []
     if img.origin == "url":
-        if "url" not in spec.transports:
+        if "url" not in spec.transports and not takes_bytes(spec):
             out.append(
                 ImageProblem(
                     field,
@@ -259,6 +259,19 @@ def check_against_spec(img: LoadedImage, spec: ImageSpec) -> list[ImageProblem]:
                 suggestion="downscale the image",
             )
         )
+    if img.width and img.height and (spec.min_aspect is not None or spec.max_aspect is not None):
+        ratio = img.width / img.height
+        low, high = spec.min_aspect or 0.0, spec.max_aspect or float("inf")
+        if not low - 1e-9 <= ratio <= high + 1e-9:
+            out.append(
+                ImageProblem(
+                    field,
+                    img.description,
+                    f"{img.width}x{img.height} has an aspect ratio of {ratio:.3g}, outside what the model accepts",
+                    allowed=f"width/height from {low:g} to {high:g}",
+                    suggestion="crop the image",
+                )
+            )
     if spec.min_side is not None and img.width and img.height and min(img.width, img.height) < spec.min_side:
         out.append(
             ImageProblem(
@@ -269,6 +282,15 @@ def check_against_spec(img: LoadedImage, spec: ImageSpec) -> list[ImageProblem]:
             )
         )
     return out
+
+
+def needs_fetch(img: LoadedImage, spec: ImageSpec) -> bool:
+    """A URL image the model cannot take by URL: the client downloads it and sends the bytes."""
+    return img.origin == "url" and img.data is None and "url" not in spec.transports and takes_bytes(spec)
+
+
+def takes_bytes(spec: ImageSpec) -> bool:
+    return bool({"base64", "data_uri", "multipart", "inline"} & set(spec.transports))
 
 
 def _human(n: int) -> str:

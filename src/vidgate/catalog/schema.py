@@ -124,6 +124,8 @@ class ImageSpec(BaseModel):
     max_bytes: int | None = None
     max_pixels: int | None = None
     min_side: int | None = None
+    min_aspect: float | None = Field(None, description="Smallest accepted width/height of an image (e.g. 0.25 = 1:4)")
+    max_aspect: float | None = Field(None, description="Largest accepted width/height of an image (e.g. 4 = 4:1)")
     must_match_size: bool = False
     note: str = ""
 
@@ -239,5 +241,10 @@ class ProviderSpec(BaseModel):
     base_url_env: str
     api_key_env: str
     auth: Literal["bearer", "x-goog-api-key", "google-oauth"] = "bearer"
+    path_prefix: str = Field(
+        "",
+        description="Path between the host and the dialect's routes (e.g. api/paas/v4); not repeated when the "
+        "configured base URL already ends with it",
+    )
     docs: str = ""
     note: str = ""
