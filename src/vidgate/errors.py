@@ -11,6 +11,8 @@
     ├── ProviderHTTPError            the provider answered with an HTTP error
     │   ├── AuthenticationError      401 / 403
     │   ├── RateLimitError           429 (retry_after is set when the provider said so)
+    │   ├── ContentPolicyError       the provider refused the input as unsafe (e.g. Zhipu 1301)
+    │   ├── QuotaExceededError       out of quota or balance (e.g. Zhipu 1304 / 1113)
     │   └── ProviderServerError      5xx
     ├── ProtocolError                the provider answered 2xx with a body we cannot understand
     ├── DownloadError                the result could not be fetched or verified
@@ -93,11 +95,14 @@ class ProviderHTTPError(VidgateError):
         request_id: str | None = None,
         retry_after: float | None = None,
         body: Any = None,
+        error_code: str | None = None,
     ) -> None:
         self.provider = provider
         self.status_code = status_code
         self.message = message
         self.code = code
+        # vidgate's ErrorCode value when the dialect could map the provider's own code (``code``)
+        self.error_code = error_code
         self.request_id = request_id
         self.retry_after = retry_after
         self.body = body
@@ -116,6 +121,14 @@ class RateLimitError(ProviderHTTPError):
 
 class ProviderServerError(ProviderHTTPError):
     pass
+
+
+class ContentPolicyError(ProviderHTTPError):
+    """The provider refused the request's content (prompt or images) at submit."""
+
+
+class QuotaExceededError(ProviderHTTPError):
+    """The account is out of quota or balance: retrying will not help until it is topped up."""
 
 
 class ProtocolError(VidgateError):

@@ -26,6 +26,8 @@ class EmulatorConfig:
     # instead of queue_seconds + render_seconds: pair it with PollPolicy(time_scale=...) on the client.
     time_scale: float | None = None
     clock: Callable[[], float] = time.monotonic
+    # Zhipu's two documented error bodies: "bigmodel" {"error": {"code": "1301", ...}} or "zai" {"code": 1301, ...}
+    zhipu_error_shape: str = "bigmodel"
 
 
 @dataclass

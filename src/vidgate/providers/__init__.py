@@ -2,8 +2,9 @@
 
 from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, run_async, run_sync
 from vidgate.providers.relay_unified import RelayUnified
+from vidgate.providers.zhipu import Zhipu
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (RelayUnified(),)}
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (RelayUnified(), Zhipu())}
 
 
 def get_dialect(name: str) -> Dialect:
