@@ -12,7 +12,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from vidgate.catalog import Catalog, ModelSpec, load_catalog
 from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
 from vidgate.catalog.validate import fit as fit_request
 from vidgate.engine.download import ByteProgress, describe_asset, download_async, download_sync
+from vidgate.engine.image_fetch import fetch_images_async, fetch_images_sync
 from vidgate.engine.jobs import apply_update
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
 from vidgate.errors import (
@@ -34,6 +35,7 @@ from vidgate.errors import (
     TransportError,
     ValidationError,
 )
+from vidgate.net.ssrf import FetchPolicy
 from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect, run_async, run_sync
 from vidgate.types import ErrorCode, Job, JobError, JobStatus, VideoRequest, utcnow
 
@@ -252,7 +254,11 @@ class Client:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        allow_image_hosts: Iterable[str] = (),
     ) -> None:
+        # Image URLs for models that only take bytes are downloaded through the SSRF guard; these hosts
+        # skip its address check (redirects from them are still checked).
+        self._fetch_policy = FetchPolicy.allowing(allow_image_hosts)
         self._core = _Core(
             base_url=base_url,
             api_key=api_key,
@@ -288,8 +294,13 @@ class Client:
         fit: bool = False,
         **fields: Any,
     ) -> Submission:
-        """Check a request without sending it (raises ``ValidationError`` with every problem)."""
-        return self._core.prepare(self._core.build_request(prompt, request, fields), fit=fit)
+        """Check a request without sending it (raises ``ValidationError`` with every problem).
+
+        Image URLs for models that only take bytes are downloaded here (SSRF-guarded) and checked as files.
+        """
+        sub = self._core.prepare(self._core.build_request(prompt, request, fields), fit=fit)
+        sub.prepared = fetch_images_sync(sub.prepared, self._fetch_policy)
+        return sub
 
     def submit(
         self,
@@ -308,6 +319,7 @@ class Client:
     def send(self, sub: Submission) -> Job:
         """Send a checked request (from ``prepare``) to its provider and return the accepted job."""
         core = self._core
+        sub.prepared = fetch_images_sync(sub.prepared, self._fetch_policy)  # no-op when prepare() did it
         job = core.new_job(sub)
         try:
             update = run_sync(self._http, sub.dialect.submit(sub.prepared, sub.connection))
@@ -411,7 +423,9 @@ class AsyncClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        allow_image_hosts: Iterable[str] = (),
     ) -> None:
+        self._fetch_policy = FetchPolicy.allowing(allow_image_hosts)
         self._core = _Core(
             base_url=base_url,
             api_key=api_key,
@@ -464,7 +478,9 @@ class AsyncClient:
         )
 
     async def send(self, sub: Submission) -> Job:
+        """Send a checked request; image URLs for models that only take bytes are downloaded first."""
         core = self._core
+        sub.prepared = await fetch_images_async(sub.prepared, self._fetch_policy)
         job = core.new_job(sub)
         try:
             update = await run_async(self._http, sub.dialect.submit(sub.prepared, sub.connection))

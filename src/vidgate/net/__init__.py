@@ -1,0 +1,1 @@
+"""Network helpers shared by the client and the gateway (SSRF-guarded fetching)."""
