@@ -153,6 +153,14 @@ def generate(
     emulator: Annotated[bool, typer.Option(help="Run against the built-in emulator (offline, no key)")] = False,
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds (job -> expired)")] = None,
     allow_retired: Annotated[bool, typer.Option(help="Send to a model past its retirement date")] = False,
+    allow_image_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-image-host",
+            help="Trust this host when vidgate downloads an image URL for a model that takes only bytes "
+            "(skips the private-address check; repeatable)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")] = False,
 ) -> None:
     """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider."""
@@ -183,7 +191,13 @@ def generate(
             if not as_json:
                 err.print(f"Using the built-in emulator at {emu.url} (offline; jobs run 20x faster)")
         client = stack.enter_context(
-            Client(base_url=base_url, api_key=api_key, poll_policy=policy, allow_retired=allow_retired)
+            Client(
+                base_url=base_url,
+                api_key=api_key,
+                poll_policy=policy,
+                allow_retired=allow_retired,
+                allow_image_hosts=allow_image_host or (),
+            )
         )
         stack.callback(live.stop)
         sub = client.prepare(prompt, fit=fit, **fields)
