@@ -133,6 +133,15 @@ class VideoRequest(BaseModel):
             return v.model_dump(exclude_none=True)
         return v or {}
 
+    @field_validator("characters", mode="before")
+    @classmethod
+    def _coerce_characters(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        if isinstance(v, str | Character):
+            v = [v]
+        return [x.username if isinstance(x, Character) else x for x in v]
+
 
 class VideoProbe(BaseModel):
     """What a downloaded file really is, read from its container."""
@@ -176,6 +185,23 @@ class Job(BaseModel):
     submitted_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    # Durable-job bookkeeping (see vidgate.store). Never a secret: only *where* the key comes from.
+    credentials_ref: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
+        description="Name of the environment variable holding the API key (e.g. RELAY_API_KEY), never the key",
+    )
+    resubmit_if_unknown: bool = Field(
+        default=False,
+        description="Opt-in per job: resubmit automatically when a submit's outcome is unknown (may pay twice)",
+    )
+    next_poll_at: datetime | None = Field(
+        default=None, description="When a worker should next look at this job (poll, reconcile, download); None = idle"
+    )
+    # Managed by the store: set by claim/heartbeat/release and save; ignored when passed in.
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    version: int = Field(default=0, ge=0, description="Optimistic-concurrency version; 0 = never stored")
 
     @property
     def video(self) -> Asset | None:
@@ -191,3 +217,5 @@ class Character(BaseModel):
     permalink: str | None = None
     profile_picture_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    name: str | None = Field(default=None, description="Local name for prompt templates ({name}); never sent")
+    raw: Any = Field(default=None, description="The provider's answer, verbatim")

@@ -4,6 +4,18 @@ A dialect turns a checked request into ``httpx.Request`` objects and ``httpx.Res
 ``JobUpdate``s. It never performs I/O: every operation is a *flow*, a generator that yields requests
 and receives responses, so multi-step protocols (upload, then create) and one-shot ones share one
 shape, and ``Client`` / ``AsyncClient`` drive the same code.
+
+Long-lived answers (a synchronous generation, server-sent events) use three more steps; a flow that uses
+any of them is a ``StepFlow`` (every ``Flow`` is one that never does):
+
+* ``Stream(request)``: send it and receive the ``httpx.Response`` with its body *unread*;
+* ``READ``: receive the next chunk of that body as ``bytes`` (``b""`` once it has ended);
+* a ``JobUpdate``: an intermediate report (progress, status, task id) that the driver hands to its
+  ``on_update`` callback before resuming the flow with ``None``. The flow's *return value* stays the
+  one final update, so a dialect whose submit answers with the finished video simply returns a
+  terminal ``JobUpdate`` and leaves nothing to poll.
+
+Use them through ``send``, ``open_stream``, ``read_chunk``, ``read_rest`` and ``report`` with ``yield from``.
 """
 
 from __future__ import annotations
@@ -11,15 +23,17 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from vidgate.catalog.schema import ModelSpec, ProviderSpec
+from vidgate.catalog.validate import Problem
+from vidgate.characters import CharacterRequest
 from vidgate.errors import (
     AuthenticationError,
     ProtocolError,
@@ -28,7 +42,7 @@ from vidgate.errors import (
     RateLimitError,
 )
 from vidgate.media import LoadedImage
-from vidgate.types import Asset, ImageRole, JobError, JobStatus, VideoRequest
+from vidgate.types import Asset, Character, ImageRole, JobError, JobStatus, VideoRequest
 
 T = TypeVar("T")
 Flow = Generator[httpx.Request, httpx.Response, T]
@@ -41,6 +55,7 @@ class Connection:
     provider: ProviderSpec
     base_url: str
     api_key: str = field(repr=False)
+    settings: Mapping[str, str] = field(default_factory=dict)  # ProviderSpec.settings resolved (project, region)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -73,6 +88,25 @@ class JobUpdate:
     raw: Any = None
 
 
+@dataclass
+class VideoPage:
+    """One page of a provider's list of videos (cursor pagination)."""
+
+    items: list[JobUpdate]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+    raw: Any = None
+
+
+class ChunkTransform(Protocol):
+    """Turns a download's body, chunk by chunk, into the video's bytes with bounded memory."""
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def close(self) -> bytes: ...
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,11 +117,55 @@ class Dialect:
     name: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
 
-    def submit(self, prepared: Prepared, conn: Connection) -> Flow[JobUpdate]:
+    def submit(self, prepared: Prepared, conn: Connection) -> Flow[JobUpdate] | StepFlow[JobUpdate]:
+        """Create the job. A synchronous dialect returns a terminal update here (and may ``report`` progress)."""
         raise NotImplementedError
 
     def status(self, task_id: str, spec: ModelSpec, conn: Connection) -> Flow[JobUpdate]:
         raise NotImplementedError
+
+    operations: ClassVar[frozenset[str]] = frozenset()  # extra flows this dialect speaks: remix, list, delete
+
+    def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
+        """Checks only this wire protocol needs, run with ``catalog.check`` before any I/O. Default: none."""
+        return []
+
+    def remix(
+        self, task_id: str, prompt: str, source: VideoRequest | None, spec: ModelSpec, conn: Connection
+    ) -> Flow[JobUpdate]:
+        """A new job from a finished one and a new prompt (``"remix" in operations``)."""
+        raise NotImplementedError
+
+    def list_videos(
+        self, spec: ModelSpec, conn: Connection, *, after: str | None, limit: int | None, order: str | None
+    ) -> Flow[VideoPage]:
+        """One page of the account's videos (``"list" in operations``)."""
+        raise NotImplementedError
+
+    def delete(self, task_id: str, spec: ModelSpec, conn: Connection) -> Flow[bool]:
+        """Delete a finished video and its assets at the provider (``"delete" in operations``)."""
+        raise NotImplementedError
+
+    def cancel(self, task_id: str, spec: ModelSpec, conn: Connection) -> Flow[JobUpdate]:
+        """Ask the provider to stop a running job (``"cancel" in operations``); returns what it then says."""
+        raise NotImplementedError
+
+    def download_transform(self, asset: Asset) -> ChunkTransform | None:
+        """A decoder between the download response and the file, when the video is not the body itself
+        (e.g. base64 inside JSON). Default: none, the body is the video."""
+        return None
+
+    def character_problems(self, request: CharacterRequest) -> list[Problem]:
+        """Checks of a character request this protocol needs, run before any I/O. Default: none."""
+        return []
+
+    def create_character(self, request: CharacterRequest, conn: Connection) -> Flow[Character]:
+        """Create a reusable character (for models whose catalog entry has ``characters.supported``)."""
+        raise NotImplementedError
+
+    def wire_models(self, spec: ModelSpec) -> list[str]:
+        """Every model id this catalog entry may put on the wire (compared with ``/v1/models``)."""
+        return [spec.model]
 
     def download_request(self, asset: Asset, conn: Connection) -> httpx.Request:
         """How to fetch a result: a plain GET by default (CDN links need no auth)."""
@@ -109,38 +187,149 @@ class Dialect:
         return httpx.Request(method, conn.url(path), headers=headers, content=content)
 
 
-def run_sync(client: httpx.Client, flow: Flow[T]) -> T:
-    """Drive a flow with a blocking client."""
+@dataclass(frozen=True)
+class Stream:
+    """A step: send ``request`` and resume the flow with the response, its body unread (then yield ``READ``)."""
+
+    request: httpx.Request
+
+
+class ReadChunk:
+    """A step: resume the flow with the next chunk of the open streaming body, ``b""`` once it has ended."""
+
+    def __repr__(self) -> str:
+        return "READ"
+
+
+READ = ReadChunk()
+Step = httpx.Request | Stream | ReadChunk | JobUpdate
+StepFlow = Generator[Step, httpx.Response | bytes | None, T]
+UpdateCallback = Callable[[JobUpdate], None]
+
+
+def send(request: httpx.Request) -> StepFlow[httpx.Response]:
+    """``response = yield from send(request)`` inside a StepFlow: a plain request, body read."""
+    response = yield request
+    assert isinstance(response, httpx.Response)
+    return response
+
+
+def open_stream(request: httpx.Request) -> StepFlow[httpx.Response]:
+    """``response = yield from open_stream(request)``: the response with its body still unread."""
+    response = yield Stream(request)
+    assert isinstance(response, httpx.Response)
+    return response
+
+
+def read_chunk() -> StepFlow[bytes]:
+    """The next chunk of the open streaming body; ``b""`` once it has ended."""
+    chunk = yield READ
+    assert isinstance(chunk, bytes)
+    return chunk
+
+
+def read_rest(limit: int = 1 << 20) -> StepFlow[bytes]:
+    """The rest of the open streaming body (at most ``limit`` bytes are kept), e.g. to report an HTTP error."""
+    parts: list[bytes] = []
+    size = 0
+    while chunk := (yield from read_chunk()):
+        if size < limit:
+            parts.append(chunk[: limit - size])
+            size += len(parts[-1])
+    return b"".join(parts)
+
+
+def report(update: JobUpdate) -> StepFlow[None]:
+    """Hand an intermediate update to the driver's ``on_update`` callback."""
+    yield update
+
+
+def run_sync(client: httpx.Client, flow: Flow[T] | StepFlow[T], on_update: UpdateCallback | None = None) -> T:
+    """Drive a flow with a blocking client. ``on_update`` receives the flow's intermediate updates."""
     from vidgate.errors import TransportError
 
+    steps = cast("StepFlow[T]", flow)
+    streaming: httpx.Response | None = None
+    chunks: Iterator[bytes] | None = None
     try:
-        request = next(flow)
+        step = next(steps)
         while True:
-            try:
-                response = client.send(request)
-                response.read()
-            except httpx.TransportError as exc:
-                raise TransportError(_host(request), f"{exc.__class__.__name__}: {exc}") from exc
-            request = flow.send(response)
+            reply: httpx.Response | bytes | None = None
+            if isinstance(step, JobUpdate):
+                if on_update is not None:
+                    on_update(step)
+            elif isinstance(step, ReadChunk):
+                if streaming is None or chunks is None:
+                    raise RuntimeError("a flow yielded READ without an open Stream")
+                try:
+                    reply = next(chunks, b"")
+                except httpx.TransportError as exc:
+                    raise TransportError(_host(streaming.request), f"{exc.__class__.__name__}: {exc}") from exc
+            else:
+                if streaming is not None:
+                    streaming.close()
+                    streaming = chunks = None
+                request = step.request if isinstance(step, Stream) else step
+                try:
+                    if isinstance(step, Stream):
+                        streaming = reply = client.send(request, stream=True)
+                        chunks = streaming.iter_bytes()
+                    else:
+                        reply = client.send(request)
+                        reply.read()
+                except httpx.TransportError as exc:
+                    raise TransportError(_host(request), f"{exc.__class__.__name__}: {exc}") from exc
+            step = steps.send(reply)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+    finally:
+        if streaming is not None:
+            streaming.close()
 
 
-async def run_async(client: httpx.AsyncClient, flow: Flow[T]) -> T:
-    """Drive a flow with an async client."""
+async def run_async(
+    client: httpx.AsyncClient, flow: Flow[T] | StepFlow[T], on_update: UpdateCallback | None = None
+) -> T:
+    """Drive a flow with an async client. ``on_update`` receives the flow's intermediate updates."""
     from vidgate.errors import TransportError
 
+    steps = cast("StepFlow[T]", flow)
+    streaming: httpx.Response | None = None
+    chunks: AsyncIterator[bytes] | None = None
     try:
-        request = next(flow)
+        step = next(steps)
         while True:
-            try:
-                response = await client.send(request)
-                await response.aread()
-            except httpx.TransportError as exc:
-                raise TransportError(_host(request), f"{exc.__class__.__name__}: {exc}") from exc
-            request = flow.send(response)
+            reply: httpx.Response | bytes | None = None
+            if isinstance(step, JobUpdate):
+                if on_update is not None:
+                    on_update(step)
+            elif isinstance(step, ReadChunk):
+                if streaming is None or chunks is None:
+                    raise RuntimeError("a flow yielded READ without an open Stream")
+                try:
+                    reply = await anext(chunks, b"")
+                except httpx.TransportError as exc:
+                    raise TransportError(_host(streaming.request), f"{exc.__class__.__name__}: {exc}") from exc
+            else:
+                if streaming is not None:
+                    await streaming.aclose()
+                    streaming = chunks = None
+                request = step.request if isinstance(step, Stream) else step
+                try:
+                    if isinstance(step, Stream):
+                        streaming = reply = await client.send(request, stream=True)
+                        chunks = streaming.aiter_bytes()
+                    else:
+                        reply = await client.send(request)
+                        await reply.aread()
+                except httpx.TransportError as exc:
+                    raise TransportError(_host(request), f"{exc.__class__.__name__}: {exc}") from exc
+            step = steps.send(reply)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+    finally:
+        if streaming is not None:
+            await streaming.aclose()
 
 
 def _host(request: httpx.Request) -> str:

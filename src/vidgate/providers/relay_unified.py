@@ -12,8 +12,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidgate.catalog.schema import ModelSpec
+from vidgate.catalog.validate import Problem
+from vidgate.characters import CharacterRequest
 from vidgate.errors import ProtocolError, ProviderHTTPError
 from vidgate.media import encode_for_json
+from vidgate.providers import relay_characters
 from vidgate.providers._base import (
     Connection,
     Dialect,
@@ -26,7 +29,7 @@ from vidgate.providers._base import (
     unix_time,
 )
 from vidgate.providers._failure_text import classify_failure
-from vidgate.types import Asset, ErrorCode, JobError, JobStatus, Shot
+from vidgate.types import Asset, Character, ErrorCode, JobError, JobStatus, Shot
 
 CREATE_PATH = "/v2/videos/generations"
 
@@ -171,6 +174,12 @@ class RelayUnified(Dialect):
         for key, value in RelayOptions.model_validate(req.options).model_dump(exclude_none=True).items():
             body[key] = value
         return body
+
+    def character_problems(self, request: CharacterRequest) -> list[Problem]:
+        return relay_characters.problems(request)
+
+    def create_character(self, request: CharacterRequest, conn: Connection) -> Flow[Character]:
+        return relay_characters.create_character(self, request, conn)
 
     def submit(self, prepared: Prepared, conn: Connection) -> Flow[JobUpdate]:
         response = yield self.json_request("POST", conn, CREATE_PATH, self.create_body(prepared))
