@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from vidgate.cli.docs import docs
 from vidgate.cli.emulate import emulate
 from vidgate.cli.generate import generate
 from vidgate.cli.models import models
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command()(generate)
 app.command()(models)
 app.command()(emulate)
+app.command()(docs)
 
 
 def main() -> None:

@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 
 from vidgate.catalog import ModelSpec, load_catalog, sunset_warning
-from vidgate.cli._common import out
+from vidgate.catalog.explain import answers_json, model_sections, provider_lines
+from vidgate.cli._common import err, out, reported
+from vidgate.providers import DIALECTS
 
 
 def model_summary(spec: ModelSpec) -> dict[str, Any]:
@@ -49,16 +51,55 @@ def model_summary(spec: ModelSpec) -> dict[str, Any]:
         "summary": spec.summary,
         "sources": spec.sources,
         "notes": spec.notes,
+        "answers": answers_json(spec, _options(spec)),
     }
+
+
+def _options(spec: ModelSpec) -> Any:
+    dialect = DIALECTS.get(spec.dialect)
+    return dialect.Options if dialect else None
+
+
+def _print_model(spec: ModelSpec) -> None:
+    provider = load_catalog().provider_of(spec)
+    out.print(f"[bold]{spec.key}[/]  (wire id {spec.model}, dialect {spec.dialect}, provider {provider.name})")
+    if spec.summary:
+        out.print(spec.summary, markup=False)
+    for line in provider_lines(provider):
+        out.print(f"  {line}", markup=False)
+    for section in model_sections(spec, _options(spec)):
+        out.print(f"\n[bold]{section.title}[/]")
+        for line in section.lines:
+            out.print(f"  - {line}", markup=False)
 
 
 def models(
     provider: Annotated[str | None, typer.Option("--provider", "-p", help="Only this provider")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="One model (name or provider/model): the five questions answered"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """List the models vidgate knows, with how each takes duration, aspect ratio and images."""
+    """List the models vidgate knows, or answer the five questions for one (--model)."""
     catalog = load_catalog()
+    if provider is not None and provider not in catalog.providers:
+        err.print(f"Unknown provider {provider!r}. Known: {', '.join(catalog.providers)}.", markup=False)
+        raise typer.Exit(2)
+    if model is not None:
+        with reported(as_json):
+            spec = catalog.resolve(model, provider)
+        if as_json:
+            sys.stdout.write(json.dumps(model_summary(spec), ensure_ascii=False, indent=2) + "\n")
+        else:
+            _print_model(spec)
+        return
     specs = [m for m in catalog.models.values() if provider is None or m.provider == provider]
+    if provider is not None and not as_json:
+        p = catalog.providers[provider]
+        out.print(f"[bold]{p.name}[/]: {p.title}")
+        for line in provider_lines(p):
+            out.print(f"  {line}", markup=False)
     if as_json:
         sys.stdout.write(json.dumps([model_summary(s) for s in specs], ensure_ascii=False, indent=2) + "\n")
         return
