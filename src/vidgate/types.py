@@ -188,8 +188,9 @@ class Job(BaseModel):
     # Durable-job bookkeeping (see vidgate.store). Never a secret: only *where* the key comes from.
     credentials_ref: str | None = Field(
         default=None,
-        pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
-        description="Name of the environment variable holding the API key (e.g. RELAY_API_KEY), never the key",
+        pattern=r"^(?:[A-Z_][A-Z0-9_]{0,127}|ambient:[a-z0-9][a-z0-9-]{0,39})$",
+        description="Where the API key comes from: an environment variable name (e.g. VIDGATE_RELAY_API_KEY) "
+        "or ambient:<kind> (e.g. ambient:google-adc); never the key itself",
     )
     resubmit_if_unknown: bool = Field(
         default=False,

@@ -1,0 +1,152 @@
+"""How a ``Job`` becomes a stored row and back, the same way in every store.
+
+The whole job is one JSON document (``data``); the columns that queries filter on are copied out of it.
+JSON keeps bytes (inline images) losslessly as ``{"$bytes": "<base64>"}``. Store-managed fields (version,
+lease, next poll time) live only in columns and are laid over the document when a row is read.
+Any mapping key that names a credential (``api_key``, ``authorization``, ...) has its value replaced by
+``"[redacted]"`` before it is written: the store keeps references to credentials, never secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from vidgate.types import Job
+
+# Fields that live in columns only; the JSON document never carries them.
+STORE_MANAGED = frozenset({"version", "lease_owner", "lease_until", "next_poll_at"})
+# Fields fixed at creation; a save that changes one is refused.
+IMMUTABLE = ("provider", "model", "idempotency_key", "created_at")
+
+REDACTED = "[redacted]"
+SECRET_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "authorization",
+        "proxy-authorization",
+        "password",
+        "secret",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "bearer",
+    }
+)
+
+
+def utc(dt: datetime) -> datetime:
+    """An aware UTC datetime. A naive one is taken to be UTC already."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def utc_opt(dt: datetime | None) -> datetime | None:
+    return None if dt is None else utc(dt)
+
+
+def ts_text(dt: datetime | None) -> str | None:
+    """Fixed-width UTC text that sorts like the instant it names (SQLite stores times this way)."""
+    return None if dt is None else utc(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ts_parse(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every credential-named mapping key's value replaced."""
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if isinstance(k, str) and k.lower() in SECRET_KEYS and v is not None else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return {"$bytes": base64.b64encode(bytes(obj)).decode("ascii")}
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, set | frozenset):
+        return sorted(obj, key=repr)
+    return str(obj)
+
+
+def _hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and isinstance(obj.get("$bytes"), str):
+        return base64.b64decode(obj["$bytes"])
+    return obj
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, object_hook=_hook)
+
+
+def dump_job(job: Job) -> str:
+    """The JSON document stored for ``job`` (redacted, without store-managed fields)."""
+    return dumps(redact(job.model_dump(mode="python", exclude=set(STORE_MANAGED))))
+
+
+def load_job(
+    data: str,
+    *,
+    version: int,
+    next_poll_at: datetime | None,
+    lease_owner: str | None,
+    lease_until: datetime | None,
+) -> Job:
+    doc = loads(data)
+    doc.update(
+        version=version,
+        next_poll_at=utc_opt(next_poll_at),
+        lease_owner=lease_owner,
+        lease_until=utc_opt(lease_until),
+    )
+    return Job.model_validate(doc)
+
+
+def columns(job: Job) -> dict[str, Any]:
+    """The indexed columns copied out of a job (times as aware UTC datetimes)."""
+    return {
+        "id": job.id,
+        "idempotency_key": job.idempotency_key,
+        "provider": job.provider,
+        "model": job.model,
+        "status": job.status.value,
+        "raw_status": job.raw_status,
+        "provider_task_id": job.provider_task_id,
+        "next_poll_at": utc_opt(job.next_poll_at),
+        "created_at": utc(job.created_at),
+        "updated_at": utc(job.updated_at),
+    }
+
+
+def encode_cursor(created_at: datetime, job_id: str) -> str:
+    raw = f"{ts_text(created_at)}|{job_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        when = ts_parse(created)
+        assert when is not None
+    except Exception as exc:  # any malformed cursor is the caller's mistake
+        raise ValueError(
+            f"Invalid page cursor {cursor!r}: pass the next_cursor value of a previous page unchanged."
+        ) from exc
+    return when, job_id
