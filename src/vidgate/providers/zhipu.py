@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidgate.catalog.schema import ModelSpec
+from vidgate.catalog.validate import Problem
 from vidgate.errors import (
     AuthenticationError,
     ContentPolicyError,
@@ -25,7 +26,7 @@ from vidgate.errors import (
     QuotaExceededError,
     RateLimitError,
 )
-from vidgate.media import encode_for_json
+from vidgate.media import LoadedImage, encode_for_json
 from vidgate.providers._base import (
     Connection,
     Dialect,
@@ -37,10 +38,12 @@ from vidgate.providers._base import (
     json_body,
 )
 from vidgate.providers._failure_text import classify_failure
-from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus
+from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
 
 CREATE_PATH = "videos/generations"
 RESULT_PATH = "async-result"
+# Vidu first+last frame: the two images' aspect ratios must be within this factor of each other (BigModel, Z.ai).
+PAIR_RATIO = (0.8, 1.25)
 
 # Every documented status, explicitly. Anything else: None = keep polling until the deadline.
 STATUS_MAP: dict[str, JobStatus | None] = {
@@ -209,6 +212,26 @@ class Zhipu(Dialect):
         body.update(ZhipuOptions.model_validate(req.options).model_dump(exclude_none=True))
         body["request_id"] = prepared.idempotency_key
         return body
+
+    def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
+        """Vidu's first/last frames must have similar shapes; other checks are catalog data."""
+        if spec.family != "vidu" or "first_last" not in spec.modes or len(images) != 2:
+            return []
+        a, b = images
+        if not (a.width and a.height and b.width and b.height):
+            return []  # URLs: the provider checks them
+        ratio = (a.width / a.height) / (b.width / b.height)
+        if PAIR_RATIO[0] <= ratio <= PAIR_RATIO[1]:
+            return []
+        return [
+            Problem(
+                "images",
+                f"{a.width}x{a.height} and {b.width}x{b.height}",
+                f"the first and last frames' aspect ratios differ by a factor of {ratio:.2f}",
+                allowed=f"a factor from {PAIR_RATIO[0]} to {PAIR_RATIO[1]}",
+                suggestion="crop both frames to the same aspect ratio",
+            )
+        ]
 
     def submit(self, prepared: Prepared, conn: Connection) -> Flow[JobUpdate]:
         request = self.json_request("POST", conn, api_path(conn, CREATE_PATH), self.create_body(prepared))

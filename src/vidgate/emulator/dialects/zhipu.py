@@ -132,11 +132,12 @@ def _sniff(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
         return fmt, None
 
 
-def _check_image(value: Any, where: str, spec: EmuModel, err: _Errors) -> None:
+def _check_image(value: Any, where: str, spec: EmuModel, err: _Errors) -> tuple[int, int] | None:
+    """Dimensions of an inline image after checking it; None for a URL."""
     if not isinstance(value, str) or not value:
         raise err(400, 1214, f"{where} 必须是图片URL或Base64字符串")
     if value.startswith(("http://", "https://")):
-        return  # the real service fetches it; the emulator cannot reach the internet
+        return None  # the real service fetches it; the emulator cannot reach the internet
     payload = value
     if value.startswith("data:"):
         head, sep, payload = value.partition(",")
@@ -158,6 +159,7 @@ def _check_image(value: Any, where: str, spec: EmuModel, err: _Errors) -> None:
         raise err(400, 1214, f"{where}: 图片比例需在 1:4 到 4:1 之间, 实际 {w}x{h}")
     if spec.images == "list_1_3" and min(w, h) < 128:
         raise err(400, 1214, f"{where}: 参考图需至少 128x128, 实际 {w}x{h}")
+    return w, h
 
 
 def check_create(body: dict[str, Any], err: _Errors) -> tuple[str, EmuModel]:
@@ -235,8 +237,11 @@ def _check_images(model: str, spec: EmuModel, fields: dict[str, Any], err: _Erro
         raise err(400, 1214, f"{model} 的 image_url 数组长度需在 {allowed[0]} 到 {allowed[1]} 之间, 收到 {len(image)}")
     if spec.images == "single_or_pair" and fields.get("quality") == "quality":
         raise err(400, 1214, "首尾帧模式仅支持 speed 模式 (first and last frame mode only supports speed)")
-    for i, item in enumerate(image):
-        _check_image(item, f"image_url[{i}]", spec, err)
+    dims = [_check_image(item, f"image_url[{i}]", spec, err) for i, item in enumerate(image)]
+    if spec.images == "list_1_2" and len(dims) == 2 and dims[0] and dims[1]:
+        (w1, h1), (w2, h2) = dims[0], dims[1]
+        if not 0.8 <= (w1 / h1) / (w2 / h2) <= 1.25:
+            raise err(400, 1214, "首尾帧图片的宽高比差异需在 0.8 到 1.25 之间")
 
 
 def _latency(model: str) -> float:
