@@ -22,12 +22,26 @@ import httpx
 from vidgate.catalog import Catalog, ModelSpec, load_catalog
 from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
 from vidgate.catalog.validate import fit as fit_request
-from vidgate.engine.download import ByteProgress, describe_asset, download_async, download_sync
+from vidgate.engine.download import (
+    ByteProgress,
+    Expect,
+    describe_asset,
+    download_async,
+    download_sync,
+)
 from vidgate.engine.image_fetch import fetch_images_async, fetch_images_sync
 from vidgate.engine.jobs import apply_update
+from vidgate.engine.operations import (
+    EXTENSIONS,
+    delete_plan,
+    download_target,
+    file_facts,
+    list_plan,
+    remix_job,
+    remix_plan,
+)
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
 from vidgate.errors import (
-    DownloadError,
     JobFailedError,
     MissingCredentialsError,
     ProviderServerError,
@@ -37,7 +51,8 @@ from vidgate.errors import (
 )
 from vidgate.net.ssrf import FetchPolicy
 from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect, run_async, run_sync
-from vidgate.types import ErrorCode, Job, JobError, JobStatus, VideoRequest, utcnow
+from vidgate.providers._base import VideoPage
+from vidgate.types import Asset, ErrorCode, Job, JobError, JobStatus, VideoRequest, utcnow
 
 ProgressCallback = Callable[[Job], None]
 _REQUEST_FIELDS = set(VideoRequest.model_fields)
@@ -88,6 +103,7 @@ class _Core:
         self.rand = rand
         self.jobs: dict[str, Job] = {}
         self._started: dict[str, float] = {}
+        self._hints: dict[str, float | None] = {}  # the provider's last poll-after hint per job, seconds
 
     # -------------------------------------------------------------- configuration
 
@@ -118,6 +134,7 @@ class _Core:
             request, changes = fit_request(request, spec)
         dialect = get_dialect(spec.dialect)
         report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
+        report.problems.extend(dialect.preflight(request, spec, report.images))
         if not report.ok:
             raise ValidationError(report.problems, spec.key)
         connection = self.connection(spec)
@@ -151,7 +168,15 @@ class _Core:
     def accepted(self, job: Job, update: JobUpdate) -> Job:
         job = apply_update(job.model_copy(update={"submitted_at": utcnow()}), update)
         self._started[job.id] = self.clock()
+        self.note_hint(job, update)
         return self.record(job)
+
+    def note_hint(self, job: Job, update: JobUpdate) -> None:
+        self._hints[job.id] = update.poll_after
+
+    def server_hint(self, job: Job) -> float | None:
+        """The provider's own poll-after hint from its last answer (e.g. ``openai-poll-after-ms``), once."""
+        return self._hints.pop(job.id, None)
 
     def unknown_outcome(self, job: Job, exc: Exception) -> Job:
         """A create that may or may not have reached the provider: never resubmit blindly."""
@@ -218,9 +243,11 @@ class _Core:
             policy=self.poll_policy,
         )
 
-    def out_path(self, job: Job, out: str | os.PathLike[str] | None) -> Path:
+    def out_path(self, job: Job, out: str | os.PathLike[str] | None, asset: Asset | None = None) -> Path:
         if out is not None:
             return Path(out)
+        if asset is not None and asset.kind != "video":
+            return Path.cwd() / f"{job.id}.{asset.kind}.{EXTENSIONS.get(asset.mime_type or '', 'bin')}"
         return Path.cwd() / f"{job.id}.mp4"
 
     def expected_duration(self, job: Job) -> float | None:
@@ -340,6 +367,7 @@ class Client:
         update = run_sync(
             self._http, get_dialect(spec.dialect).status(job.provider_task_id, spec, core.connection(spec))
         )
+        core.note_hint(job, update)
         return core.record(apply_update(job, update))
 
     def wait(self, job: Job | str, *, timeout: float | None = None, on_progress: ProgressCallback | None = None) -> Job:
@@ -347,7 +375,7 @@ class Client:
         core = self._core
         job = core.job(job)
         deadline = timeout if timeout is not None else core.spec_of(job).deadline_s
-        attempt, hint = 0, None
+        attempt, hint = 0, core.server_hint(job)
         while not job.status.terminal:
             if core.elapsed(job) >= deadline:
                 job = core.expire(job, deadline)
@@ -357,7 +385,7 @@ class Client:
             before = (job.status, job.progress, job.raw_status)
             try:
                 job = self.get(job)
-                hint = None
+                hint = core.server_hint(job)
             except (RateLimitError, ProviderServerError, TransportError) as exc:
                 hint = _transient(exc)
                 continue
@@ -371,17 +399,22 @@ class Client:
         out: str | os.PathLike[str] | None = None,
         *,
         on_bytes: ByteProgress | None = None,
+        variant: str = "video",
     ) -> Job:
-        """Stream the finished video to ``out``, verify it is a video, probe it, record any mismatch."""
+        """Stream the finished video to ``out``, verify it is a video, probe it, record any mismatch.
+
+        ``variant="thumbnail"`` / ``"spritesheet"`` fetch those images instead where the provider has them.
+        """
         core = self._core
         job = core.job(job)
-        asset = job.video
-        if job.status is not JobStatus.succeeded or asset is None:
-            raise DownloadError(f"job {job.id} has no finished video (status {job.status.value})")
-        spec = core.spec_of(job)
-        request = get_dialect(spec.dialect).download_request(asset, core.connection(spec))
-        got = download_sync(self._http, request, core.out_path(job, out), spec.provider, on_bytes)
-        described = describe_asset(asset, got, job.request, core.expected_duration(job))
+        asset, request, spec = download_target(core, job, variant)
+        expect: Expect = "video" if asset.kind == "video" else "image"
+        path = core.out_path(job, out, asset)
+        got = download_sync(self._http, request, path, spec.provider, on_bytes, expect=expect)
+        if expect == "video":
+            described = describe_asset(asset, got, job.request, core.expected_duration(job))
+        else:
+            described = file_facts(asset, got)
         assets = [described if a is asset else a for a in job.assets]
         return core.record(job.model_copy(update={"assets": assets, "updated_at": utcnow()}))
 
@@ -403,6 +436,36 @@ class Client:
         if job.status is not JobStatus.succeeded:
             raise JobFailedError(job)
         return self.download(job, out, on_bytes=on_bytes)
+
+    # -------------------------------------------------------------- remix, list, delete (OpenAI-format videos)
+
+    def remix(self, job: Job | str, prompt: str) -> Job:
+        """A new job: the finished ``job``'s video remixed with ``prompt``. Checked before any I/O."""
+        core = self._core
+        source, spec, dialect, conn = remix_plan(core, job, prompt)
+        assert source.provider_task_id is not None
+        flow = dialect.remix(source.provider_task_id, prompt, source.request, spec, conn)
+        new = remix_job(core, source, prompt)
+        try:
+            update = run_sync(self._http, flow)
+        except TransportError as exc:
+            if not isinstance(exc.__cause__, httpx.ConnectError):
+                core.unknown_outcome(new, exc)
+            raise
+        return core.accepted(new, update)
+
+    def list_videos(
+        self, where: str, *, after: str | None = None, limit: int | None = None, order: str | None = None
+    ) -> VideoPage:
+        """One page of the account's videos at a provider (``where``: provider name or model)."""
+        spec, dialect, conn = list_plan(self._core, where)
+        return run_sync(self._http, dialect.list_videos(spec, conn, after=after, limit=limit, order=order))
+
+    def delete(self, job: Job | str) -> bool:
+        """Delete the job's video and its assets at the provider (download them first)."""
+        target, spec, dialect, conn = delete_plan(self._core, job)
+        assert target.provider_task_id is not None
+        return run_sync(self._http, dialect.delete(target.provider_task_id, spec, conn))
 
 
 class AsyncClient:
@@ -498,7 +561,9 @@ class AsyncClient:
             return job
         spec = core.spec_of(job)
         flow = get_dialect(spec.dialect).status(job.provider_task_id, spec, core.connection(spec))
-        return core.record(apply_update(job, await run_async(self._http, flow)))
+        update = await run_async(self._http, flow)
+        core.note_hint(job, update)
+        return core.record(apply_update(job, update))
 
     async def wait(
         self, job: Job | str, *, timeout: float | None = None, on_progress: ProgressCallback | None = None
@@ -506,7 +571,7 @@ class AsyncClient:
         core = self._core
         job = core.job(job)
         deadline = timeout if timeout is not None else core.spec_of(job).deadline_s
-        attempt, hint = 0, None
+        attempt, hint = 0, core.server_hint(job)
         while not job.status.terminal:
             if core.elapsed(job) >= deadline:
                 job = core.expire(job, deadline)
@@ -516,7 +581,7 @@ class AsyncClient:
             before = (job.status, job.progress, job.raw_status)
             try:
                 job = await self.get(job)
-                hint = None
+                hint = core.server_hint(job)
             except (RateLimitError, ProviderServerError, TransportError) as exc:
                 hint = _transient(exc)
                 continue
@@ -530,16 +595,18 @@ class AsyncClient:
         out: str | os.PathLike[str] | None = None,
         *,
         on_bytes: ByteProgress | None = None,
+        variant: str = "video",
     ) -> Job:
         core = self._core
         job = core.job(job)
-        asset = job.video
-        if job.status is not JobStatus.succeeded or asset is None:
-            raise DownloadError(f"job {job.id} has no finished video (status {job.status.value})")
-        spec = core.spec_of(job)
-        request = get_dialect(spec.dialect).download_request(asset, core.connection(spec))
-        got = await download_async(self._http, request, core.out_path(job, out), spec.provider, on_bytes)
-        described = await asyncio.to_thread(describe_asset, asset, got, job.request, core.expected_duration(job))
+        asset, request, spec = download_target(core, job, variant)
+        expect: Expect = "video" if asset.kind == "video" else "image"
+        path = core.out_path(job, out, asset)
+        got = await download_async(self._http, request, path, spec.provider, on_bytes, expect=expect)
+        if expect == "video":
+            described = await asyncio.to_thread(describe_asset, asset, got, job.request, core.expected_duration(job))
+        else:
+            described = file_facts(asset, got)
         assets = [described if a is asset else a for a in job.assets]
         return core.record(job.model_copy(update={"assets": assets, "updated_at": utcnow()}))
 
@@ -560,3 +627,30 @@ class AsyncClient:
         if job.status is not JobStatus.succeeded:
             raise JobFailedError(job)
         return await self.download(job, out, on_bytes=on_bytes)
+
+    # -------------------------------------------------------------- remix, list, delete (OpenAI-format videos)
+
+    async def remix(self, job: Job | str, prompt: str) -> Job:
+        core = self._core
+        source, spec, dialect, conn = remix_plan(core, job, prompt)
+        assert source.provider_task_id is not None
+        flow = dialect.remix(source.provider_task_id, prompt, source.request, spec, conn)
+        new = remix_job(core, source, prompt)
+        try:
+            update = await run_async(self._http, flow)
+        except TransportError as exc:
+            if not isinstance(exc.__cause__, httpx.ConnectError):
+                core.unknown_outcome(new, exc)
+            raise
+        return core.accepted(new, update)
+
+    async def list_videos(
+        self, where: str, *, after: str | None = None, limit: int | None = None, order: str | None = None
+    ) -> VideoPage:
+        spec, dialect, conn = list_plan(self._core, where)
+        return await run_async(self._http, dialect.list_videos(spec, conn, after=after, limit=limit, order=order))
+
+    async def delete(self, job: Job | str) -> bool:
+        target, spec, dialect, conn = delete_plan(self._core, job)
+        assert target.provider_task_id is not None
+        return await run_async(self._http, dialect.delete(target.provider_task_id, spec, conn))

@@ -11,7 +11,7 @@ import binascii
 import io
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -331,3 +331,57 @@ def probe_video(path: str | os.PathLike[str]) -> VideoProbe:
             codec=ctx.name,
             fps=float(rate) if rate else None,
         )
+
+
+FitMode = Literal["crop", "pad"]
+_SAVE_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+def fit_image(
+    data: bytes,
+    width: int,
+    height: int,
+    mode: FitMode,
+    *,
+    background: tuple[int, int, int] = (0, 0, 0),
+) -> tuple[bytes, str]:
+    """Resize an image to exactly ``width`` x ``height``; returns the new bytes and their format.
+
+    ``crop`` scales the image to cover the target and cuts the overflow equally from both sides (nothing
+    is distorted, the edges are lost); ``pad`` scales it to fit inside and fills the rest with
+    ``background`` (nothing is lost, bars appear). JPEG, PNG and WebP keep their format; others become PNG.
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"target size must be positive, got {width}x{height}")
+    with Image.open(io.BytesIO(data)) as src:
+        fmt = PIL_FORMATS.get(src.format or "", "png")
+        fmt = fmt if fmt in _SAVE_FORMAT else "png"
+        im = src.convert("RGBA" if fmt != "jpeg" and src.mode in ("RGBA", "LA", "P") else "RGB")
+    w, h = im.size
+    if mode == "crop":
+        scale = max(width / w, height / h)
+        scaled = im.resize((max(width, round(w * scale)), max(height, round(h * scale))), Image.Resampling.LANCZOS)
+        left = (scaled.width - width) // 2
+        top = (scaled.height - height) // 2
+        out = scaled.crop((left, top, left + width, top + height))
+    elif mode == "pad":
+        scale = min(width / w, height / h)
+        scaled = im.resize(
+            (max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))), Image.Resampling.LANCZOS
+        )
+        out = Image.new(im.mode, (width, height), (*background, 255) if im.mode == "RGBA" else background)
+        out.paste(scaled, ((width - scaled.width) // 2, (height - scaled.height) // 2))
+    else:
+        raise ValueError(f"fit mode must be 'crop' or 'pad', got {mode!r}")
+    buf = io.BytesIO()
+    options: dict[str, Any] = {"quality": 95} if fmt in ("jpeg", "webp") else {}
+    out.save(buf, format=_SAVE_FORMAT[fmt], **options)
+    return buf.getvalue(), fmt
+
+
+def fitted(img: LoadedImage, width: int, height: int, mode: FitMode) -> LoadedImage:
+    """``img`` resized by ``fit_image`` (a local image: URLs have no bytes to resize)."""
+    if img.data is None:
+        raise ValueError(f"images[{img.index}] is a URL; only local images can be resized")
+    data, fmt = fit_image(img.data, width, height, mode)
+    return replace(img, data=data, format=fmt, width=width, height=height)

@@ -1,4 +1,4 @@
-"""Zhipu end to end over loopback: the unmodified zai-sdk and vidgate (Client, AsyncClient, CLI) against the emulator."""
+"""Zhipu over loopback: the unmodified zai-sdk and vidgate (Client, AsyncClient, CLI) against the emulator."""
 
 from __future__ import annotations
 

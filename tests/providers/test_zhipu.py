@@ -157,8 +157,9 @@ def test_vidu_start_end_frames_with_different_shapes_are_refused_by_preflight() 
 
 
 def test_status_table_is_explicit() -> None:
-    assert STATUS_MAP == {"SUBMITTED": JobStatus.queued, "PROCESSING": JobStatus.running,
-                          "SUCCESS": JobStatus.succeeded, "FAIL": JobStatus.failed}  # fmt: skip
+    expected = {"SUBMITTED": JobStatus.queued, "PROCESSING": JobStatus.running,
+                "SUCCESS": JobStatus.succeeded, "FAIL": JobStatus.failed}  # fmt: skip
+    assert expected == STATUS_MAP
 
 
 def parse(payload: Any, status: int = 200) -> Any:
@@ -207,10 +208,8 @@ def test_fail_with_a_1301_business_code_is_an_output_policy_failure() -> None:
 
 
 def test_create_parses_the_id() -> None:
-    update = DIALECT.parse_create(
-        "zhipu", httpx.Response(200, json={"model": "cogvideox-3", "id": "8-9", "request_id": "r",
-                                           "task_status": "PROCESSING"})  # fmt: skip
-    )
+    payload = {"model": "cogvideox-3", "id": "8-9", "request_id": "r", "task_status": "PROCESSING"}
+    update = DIALECT.parse_create("zhipu", httpx.Response(200, json=payload))
     assert update.provider_task_id == "8-9" and update.status is JobStatus.queued and update.raw_status == "PROCESSING"
 
 

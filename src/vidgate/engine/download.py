@@ -49,11 +49,26 @@ def sniff_video(head: bytes) -> str | None:
     return None
 
 
+def sniff_image(head: bytes) -> str | None:
+    """The image type from the first bytes (thumbnails, spritesheets), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+Expect = Literal["video", "image"]
+
+
 class Sink:
     """Writes chunks to ``<out>.part`` while hashing; ``finish`` renames it into place atomically."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, expect: Expect = "video") -> None:
         self.out = out
+        self.expect = expect
         self.part = out.with_name(out.name + ".part")
         out.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.part.open("wb")
@@ -82,10 +97,13 @@ class Sink:
         if expected_size is not None and self.size != expected_size:
             self.abort()
             raise DownloadError(f"download ended early: {self.size} of {expected_size} bytes")
-        self.mime = sniff_video(self._head)
+        self.mime = sniff_video(self._head) if self.expect == "video" else sniff_image(self._head)
         if self.mime is None:
             self.abort()
-            raise DownloadError(f"the result is not a video (first bytes {self._head[:16]!r})")
+            raise DownloadError(
+                f"the result is not {'a video' if self.expect == 'video' else 'an image'} "
+                f"(first bytes {self._head[:16]!r})"
+            )
         os.replace(self.part, self.out)
         return self._sha.hexdigest(), self.size
 
@@ -186,8 +204,9 @@ def download_sync(
     provider: str,
     on_bytes: ByteProgress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    expect: Expect = "video",
 ) -> Downloaded:
-    sink = Sink(out)
+    sink = Sink(out, expect)
     state = Resumable(sink, provider)
     try:
         while True:
@@ -229,8 +248,9 @@ async def download_async(
     provider: str,
     on_bytes: ByteProgress | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    expect: Expect = "video",
 ) -> Downloaded:
-    sink = Sink(out)
+    sink = Sink(out, expect)
     state = Resumable(sink, provider)
     try:
         while True:
