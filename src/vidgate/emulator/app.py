@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vidgate.emulator.dialects import relay, zhipu
+from vidgate.emulator.dialects import openai_videos, relay, zhipu
 from vidgate.emulator.dialects._common import EmuHTTPError
 from vidgate.emulator.render import frame_size, render_mp4
 from vidgate.emulator.state import EmulatorConfig, EmulatorState
@@ -47,6 +47,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     routes = [
         *relay.routes(state),
         *zhipu.routes(state),
+        *openai_videos.routes(state),
         Route("/cdn/{token}.mp4", cdn, methods=["GET"]),
         Route("/_emulator/stats", stats, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),

@@ -58,3 +58,34 @@ def render_mp4(duration_s: float, width: int, height: int, fps: int = FPS, label
         for packet in stream.encode():
             container.mux(packet)
     return buf.getvalue()
+
+
+def _still(width: int, height: int, t: float, label: str) -> Image.Image:
+    """One frame in the style of ``render_mp4`` at time fraction ``t``."""
+    hue = int(255 * t)
+    img = Image.new("RGB", (width, height), (hue, 90, 255 - hue))
+    draw = ImageDraw.Draw(img)
+    x = int((width - 12) * (0.5 + 0.5 * math.sin(2 * math.pi * t)))
+    draw.rectangle([x, 0, x + 12, height], fill=(255, 255, 255))
+    draw.text((4, 4), label, fill=(0, 0, 0))
+    return img
+
+
+@lru_cache(maxsize=32)
+def render_thumbnail(width: int, height: int) -> bytes:
+    """A WebP still of the video's first frame (OpenAI's ``variant=thumbnail``)."""
+    buf = io.BytesIO()
+    _still(width, height, 0.0, "thumbnail").save(buf, format="WEBP", quality=80)
+    return buf.getvalue()
+
+
+@lru_cache(maxsize=32)
+def render_spritesheet(width: int, height: int, frames: int = 10, columns: int = 5) -> bytes:
+    """A JPEG grid of ``frames`` evenly spaced stills (OpenAI's ``variant=spritesheet``)."""
+    rows = -(-frames // columns)
+    sheet = Image.new("RGB", (width * columns, height * rows), (0, 0, 0))
+    for i in range(frames):
+        sheet.paste(_still(width, height, i / frames, f"#{i}"), ((i % columns) * width, (i // columns) * height))
+    buf = io.BytesIO()
+    sheet.save(buf, format="JPEG", quality=80)
+    return buf.getvalue()

@@ -1,10 +1,11 @@
 """Wire dialects. Each module speaks one protocol, sans-IO; this registry maps catalog names to them."""
 
 from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, run_async, run_sync
+from vidgate.providers.openai_videos import OpenAIVideos
 from vidgate.providers.relay_unified import RelayUnified
 from vidgate.providers.zhipu import Zhipu
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (RelayUnified(), Zhipu())}
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (RelayUnified(), Zhipu(), OpenAIVideos())}
 
 
 def get_dialect(name: str) -> Dialect:
