@@ -29,6 +29,7 @@ from vidgate.net.ssrf import (
 )
 
 PNG = image_bytes((32, 32))
+BIG = PNG + b"\0" * (6 * 1024 * 1024)  # 6 MiB: over cogvideox-3's 5 MiB limit
 
 
 @pytest.mark.parametrize(
@@ -133,6 +134,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "/loop")
             self.end_headers()
+        elif parts.path == "/big.png":
+            self._send(200, BIG, "image/png")
         elif parts.path == "/page.html":
             self._send(200, b"<html></html>", "text/html")
         elif parts.path == "/chunked.png":
