@@ -38,7 +38,7 @@ from vidgate.catalog.schema import ModelSpec
 from vidgate.catalog.validate import Problem, effective_duration
 from vidgate.errors import ProtocolError
 from vidgate.errors import ValidationError as RequestValidationError
-from vidgate.media import LoadedImage, fitted
+from vidgate.media import LoadedImage, fitted, needs_fetch
 from vidgate.providers._base import (
     Connection,
     Dialect,
@@ -149,8 +149,8 @@ class OpenAIVideos(Dialect):
     def transport(self, opts: OpenAIVideosOptions, image: LoadedImage | None, spec: ModelSpec) -> str:
         if opts.transport is not None:
             return opts.transport
-        if image is not None and image.url is not None:
-            return "json"
+        if image is not None and image.url is not None and not needs_fetch(image, spec.images):
+            return "json"  # a URL the model takes as a URL (a URL it does not is downloaded first)
         return "multipart" if "multipart" in spec.images.transports or not spec.images.transports else "json"
 
     def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
@@ -173,7 +173,8 @@ class OpenAIVideos(Dialect):
             return problems
         image = images[0]
         transport = self.transport(opts, image, spec)
-        if image.url is not None and transport == "multipart":
+        passed_as_url = image.url is not None and not needs_fetch(image, spec.images)
+        if passed_as_url and transport == "multipart":
             problems.append(
                 Problem(
                     "options.transport",
@@ -184,31 +185,17 @@ class OpenAIVideos(Dialect):
                     suggestion="drop --option transport=multipart, or pass a local file instead of the URL",
                 )
             )
-        target_text = size or spec.size.default
-        target = parse_size(target_text)
-        if spec.images.must_match_size and target is not None:
-            if image.url is not None and opts.fit_image:
-                problems.append(
-                    Problem(
-                        "options.fit_image",
-                        opts.fit_image,
-                        f"images[0] is a URL ({image.description}): vidgate can only resize local images",
-                        allowed="a local path, bytes, data URI or base64 image",
-                        suggestion="download the image and pass the file, or drop fit_image",
-                    )
+        if passed_as_url and opts.fit_image and spec.images.must_match_size:
+            problems.append(
+                Problem(
+                    "options.fit_image",
+                    opts.fit_image,
+                    f"images[0] is a URL ({image.description}): vidgate can only resize local images",
+                    allowed="a local path, bytes, data URI or base64 image",
+                    suggestion="download the image and pass the file, or drop fit_image",
                 )
-            elif image.width and image.height and (image.width, image.height) != target and not opts.fit_image:
-                problems.append(
-                    Problem(
-                        f"images[{image.index}]",
-                        f"{image.description} ({image.width}x{image.height})",
-                        f"{spec.key} needs the reference image to be exactly the video size {target_text} "
-                        "(the provider answers 'Inpaint image must match the requested width and height')",
-                        allowed=f"a {target_text} image",
-                        suggestion="pass --option fit_image=crop (fill, cut the overflow) or fit_image=pad "
-                        "(fit, add bars) to resize it locally, resize it yourself, or pick the size that matches",
-                    )
-                )
+            )
+        problems += size_mismatch(image, size, spec, opts)
         if transport == "json" and image.data is not None:
             chars = len(image.as_data_uri())
             if chars > IMAGE_URL_MAX_CHARS:
@@ -247,8 +234,13 @@ class OpenAIVideos(Dialect):
         return fields, image
 
     def create_request(self, prepared: Prepared, conn: Connection) -> httpx.Request:
-        fields, image = self.create_fields(prepared)
         opts = OpenAIVideosOptions.model_validate(prepared.request.options)
+        if prepared.images:  # an image URL downloaded after preflight is checked now, still before sending
+            size, _ = target_size(prepared.request, prepared.spec)
+            problems = size_mismatch(prepared.images[0], size, prepared.spec, opts)
+            if problems:
+                raise RequestValidationError(problems, prepared.spec.key)
+        fields, image = self.create_fields(prepared)
         field = prepared.spec.images.field or "input_reference"
         headers = {**self.auth_headers(conn), "Accept": "application/json"}
         if self.transport(opts, image, prepared.spec) == "json":
@@ -419,6 +411,27 @@ def job_error(video: VideoObject, raw_status: str, raw: Any) -> JobError:
     message = (err.message if err else None) or code or "the provider reported failed without an error"
     classified = classify_failure(f"{message} {code}".strip(), raw=err.model_dump() if err else raw)
     return classified.model_copy(update={"message": f"{message} ({code})" if code and code not in message else message})
+
+
+def size_mismatch(image: LoadedImage, size: str | None, spec: ModelSpec, opts: OpenAIVideosOptions) -> list[Problem]:
+    """The reference image must be exactly the video size (``ImageSpec.must_match_size``) unless fit_image is set."""
+    target_text = size or spec.size.default
+    target = parse_size(target_text)
+    if not spec.images.must_match_size or target is None or opts.fit_image or not (image.width and image.height):
+        return []
+    if (image.width, image.height) == target:
+        return []
+    return [
+        Problem(
+            f"images[{image.index}]",
+            f"{image.description} ({image.width}x{image.height})",
+            f"{spec.key} needs the reference image to be exactly the video size {target_text} "
+            "(the provider answers 'Inpaint image must match the requested width and height')",
+            allowed=f"a {target_text} image",
+            suggestion="pass --option fit_image=crop (fill, cut the overflow) or fit_image=pad "
+            "(fit, add bars) to resize it locally, resize it yourself, or pick the size that matches",
+        )
+    ]
 
 
 def remix_problems(prompt: str, source: VideoRequest | None, spec: ModelSpec) -> list[Problem]:
