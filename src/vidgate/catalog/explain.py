@@ -60,7 +60,7 @@ def duration_line(spec: ModelSpec) -> str:
     if d.field is None:
         text = f"no duration parameter: {d.describe()}"
     else:
-        sample = d.candidates()[0] if d.candidates() else 8
+        sample = d.default if d.default is not None else (d.candidates() or [8])[0]
         example = json.dumps(d.encode(sample), ensure_ascii=False)
         text = (
             f"{code(d.field)} as a JSON {_JSON_TYPE[d.wire_type]} (e.g. {code(f'{d.field}: {example}')}); "
