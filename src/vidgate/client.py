@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 
+from vidgate import _account
 from vidgate.catalog import Catalog, ModelSpec, load_catalog
 from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
 from vidgate.catalog.validate import fit as fit_request
+from vidgate.credentials import ambient_token, fill_base_url, resolve_settings
 from vidgate.engine.download import (
     ByteProgress,
     Expect,
@@ -40,6 +42,9 @@ from vidgate.engine.operations import (
     remix_job,
     remix_plan,
 )
+from vidgate.engine.operations import (
+    operation as dialect_for,
+)
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
 from vidgate.errors import (
     JobFailedError,
@@ -51,8 +56,9 @@ from vidgate.errors import (
 )
 from vidgate.net.ssrf import FetchPolicy
 from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect, run_async, run_sync
-from vidgate.providers._base import VideoPage
-from vidgate.types import Asset, ErrorCode, Job, JobError, JobStatus, VideoRequest, utcnow
+from vidgate.providers._base import ChunkTransform, VideoPage
+from vidgate.providers.remote_models import Discovery, list_models
+from vidgate.types import Asset, Character, ErrorCode, Job, JobError, JobStatus, VideoRequest, utcnow
 
 ProgressCallback = Callable[[Job], None]
 _REQUEST_FIELDS = set(VideoRequest.model_fields)
@@ -63,6 +69,7 @@ TRANSIENT_RETRY_S = 5.0
 class ProviderSettings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    settings: Mapping[str, str] = field(default_factory=dict)  # the provider's extra settings (project, region)
 
 
 @dataclass
@@ -112,9 +119,14 @@ class _Core:
         settings = self.providers.get(provider.name, ProviderSettings())
         base_url = settings.base_url or self.base_url or self.env.get(provider.base_url_env) or provider.base_url
         api_key = settings.api_key or self.api_key or self.env.get(provider.api_key_env)
+        ambient = provider.ambient_credentials if not api_key else None
+        if ambient:
+            api_key = ambient_token(ambient)  # e.g. Google Application Default Credentials, refreshed as needed
         if not api_key:
             raise MissingCredentialsError(provider.name, provider.api_key_env)
-        return Connection(provider=provider, base_url=base_url, api_key=api_key)
+        values = resolve_settings(provider, settings.settings, self.env, ambient)
+        base_url = fill_base_url(base_url, values)
+        return Connection(provider=provider, base_url=base_url, api_key=api_key, settings=values)
 
     # -------------------------------------------------------------- checking
 
@@ -129,12 +141,14 @@ class _Core:
     def prepare(self, request: VideoRequest, *, fit: bool = False, idempotency_key: str | None = None) -> Submission:
         """Check the request (every problem at once) and resolve where it goes. No I/O."""
         spec = self.catalog.resolve(request.model)
+        request, character_problems = _account.apply_characters(request, spec, self.env)
         changes: list[Change] = []
         if fit:
             request, changes = fit_request(request, spec)
         dialect = get_dialect(spec.dialect)
         report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
         report.problems.extend(dialect.preflight(request, spec, report.images))
+        report.problems[:0] = character_problems
         if not report.ok:
             raise ValidationError(report.problems, spec.key)
         connection = self.connection(spec)
@@ -253,6 +267,36 @@ class _Core:
     def expected_duration(self, job: Job) -> float | None:
         return effective_duration(job.request, self.spec_of(job)) if job.request else None
 
+    def operation(self, spec: ModelSpec, op: str) -> Dialect:
+        """The dialect of ``spec`` when it speaks ``op``, else a ``ValidationError`` (see engine.operations)."""
+        return dialect_for(self, spec, op)
+
+    def cancel_plan(self, job: Job | str) -> tuple[Job, ModelSpec, Dialect, Connection] | None:
+        """What a cancel needs, or None when there is nothing to cancel (final, or never accepted)."""
+        target = self.job(job)
+        if target.status.terminal or target.provider_task_id is None:
+            return None
+        spec = self.spec_of(target)
+        return target, spec, self.operation(spec, "cancel"), self.connection(spec)
+
+    def cancelled(self, job: Job, update: JobUpdate) -> Job:
+        """Apply a cancel's answer; a provider that only acknowledged leaves the job to the next status check."""
+        return self.record(apply_update(job, update))
+
+
+def transform_for(spec: ModelSpec, asset: Asset) -> Callable[[], ChunkTransform] | None:
+    """A fresh decoder per download attempt when the dialect's result is not the body itself (inline base64)."""
+    dialect = get_dialect(spec.dialect)
+    if dialect.download_transform(asset) is None:
+        return None
+
+    def make() -> ChunkTransform:
+        decoder = dialect.download_transform(asset)
+        assert decoder is not None
+        return decoder
+
+    return make
+
 
 def _transient(exc: Exception) -> float | None:
     """How long to wait before retrying a status check that failed, or None when it must not be retried."""
@@ -336,26 +380,29 @@ class Client:
         request: VideoRequest | None = None,
         fit: bool = False,
         idempotency_key: str | None = None,
+        on_progress: ProgressCallback | None = None,
         **fields: Any,
     ) -> Job:
         core = self._core
         return self.send(
-            core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key)
+            core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key),
+            on_progress=on_progress,
         )
 
-    def send(self, sub: Submission) -> Job:
+    def send(self, sub: Submission, *, on_progress: ProgressCallback | None = None) -> Job:
         """Send a checked request (from ``prepare``) to its provider and return the accepted job."""
         core = self._core
         sub.prepared = fetch_images_sync(sub.prepared, self._fetch_policy)  # no-op when prepare() did it
         job = core.new_job(sub)
         try:
-            update = run_sync(self._http, sub.dialect.submit(sub.prepared, sub.connection))
+            flow = sub.dialect.submit(sub.prepared, sub.connection)
+            update = run_sync(self._http, flow, _account.progress_hook(core, job, on_progress))
         except TransportError as exc:
             if isinstance(exc.__cause__, httpx.ConnectError):
                 raise  # nothing was sent
             core.unknown_outcome(job, exc)
             raise
-        return core.accepted(job, update)
+        return core.accepted(core.jobs.get(job.id, job), update)
 
     def get(self, job: Job | str) -> Job:
         """One status check."""
@@ -410,7 +457,9 @@ class Client:
         asset, request, spec = download_target(core, job, variant)
         expect: Expect = "video" if asset.kind == "video" else "image"
         path = core.out_path(job, out, asset)
-        got = download_sync(self._http, request, path, spec.provider, on_bytes, expect=expect)
+        got = download_sync(
+            self._http, request, path, spec.provider, on_bytes, expect=expect, transform=transform_for(spec, asset)
+        )
         if expect == "video":
             described = describe_asset(asset, got, job.request, core.expected_duration(job))
         else:
@@ -429,7 +478,7 @@ class Client:
         **kwargs: Any,
     ) -> Job:
         """Submit, wait, download. Raises ``JobFailedError`` when the job does not succeed."""
-        job = self.submit(prompt, **kwargs)
+        job = self.submit(prompt, on_progress=on_progress, **kwargs)
         if on_progress:
             on_progress(job)
         job = self.wait(job, timeout=timeout, on_progress=on_progress)
@@ -466,6 +515,51 @@ class Client:
         target, spec, dialect, conn = delete_plan(self._core, job)
         assert target.provider_task_id is not None
         return run_sync(self._http, dialect.delete(target.provider_task_id, spec, conn))
+
+    def cancel(self, job: Job | str) -> Job:
+        """Ask the provider to stop a running job (where its protocol has a cancel); returns the job after it."""
+        plan = self._core.cancel_plan(job)
+        if plan is None:
+            return self._core.job(job)
+        target, spec, dialect, conn = plan
+        assert target.provider_task_id is not None
+        update = run_sync(self._http, dialect.cancel(target.provider_task_id, spec, conn))
+        return self._core.cancelled(target, update)
+
+    # -------------------------------------------------------------- characters and model discovery
+
+    def create_character(
+        self,
+        *,
+        timestamps: str,
+        url: str | None = None,
+        from_task: str | Job | None = None,
+        name: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        save: bool = True,
+    ) -> Character:
+        """Create a reusable character from a video URL *or* a finished task; checked before any I/O.
+
+        ``timestamps`` is ``"start,end"`` in seconds (the relay allows a 1 to 3 s window); ``from_task`` is the
+        provider's task id or a vidgate ``Job``. The character is saved in the local registry (``name`` is its
+        local name for prompt templates such as ``"{cat} dances"``); mention it as ``@username``.
+        """
+        plan = _account.character_plan(
+            self._core, url=url, from_task=from_task, timestamps=timestamps, name=name, model=model, provider=provider
+        )
+        character = run_sync(self._http, plan.dialect.create_character(plan.request, plan.connection))
+        return _account.remember(self._core, character) if save else character
+
+    def characters(self) -> list[Character]:
+        """The characters created on this machine (``$VIDGATE_HOME/characters.json``; no network)."""
+        return _account.characters(self._core)
+
+    def remote_models(self, provider: str | None = None) -> Discovery:
+        """Ask the provider which models the account may use (``GET /v1/models``) and compare with the catalog."""
+        plan = _account.discovery_plan(self._core, provider)
+        remote = run_sync(self._http, list_models(plan.dialect, plan.connection, plan.path))
+        return _account.discovery(self._core, plan, remote)
 
 
 class AsyncClient:
@@ -533,26 +627,29 @@ class AsyncClient:
         request: VideoRequest | None = None,
         fit: bool = False,
         idempotency_key: str | None = None,
+        on_progress: ProgressCallback | None = None,
         **fields: Any,
     ) -> Job:
         core = self._core
         return await self.send(
-            core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key)
+            core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key),
+            on_progress=on_progress,
         )
 
-    async def send(self, sub: Submission) -> Job:
+    async def send(self, sub: Submission, *, on_progress: ProgressCallback | None = None) -> Job:
         """Send a checked request; image URLs for models that only take bytes are downloaded first."""
         core = self._core
         sub.prepared = await fetch_images_async(sub.prepared, self._fetch_policy)
         job = core.new_job(sub)
         try:
-            update = await run_async(self._http, sub.dialect.submit(sub.prepared, sub.connection))
+            flow = sub.dialect.submit(sub.prepared, sub.connection)
+            update = await run_async(self._http, flow, _account.progress_hook(core, job, on_progress))
         except TransportError as exc:
             if isinstance(exc.__cause__, httpx.ConnectError):
                 raise
             core.unknown_outcome(job, exc)
             raise
-        return core.accepted(job, update)
+        return core.accepted(core.jobs.get(job.id, job), update)
 
     async def get(self, job: Job | str) -> Job:
         core = self._core
@@ -602,7 +699,9 @@ class AsyncClient:
         asset, request, spec = download_target(core, job, variant)
         expect: Expect = "video" if asset.kind == "video" else "image"
         path = core.out_path(job, out, asset)
-        got = await download_async(self._http, request, path, spec.provider, on_bytes, expect=expect)
+        got = await download_async(
+            self._http, request, path, spec.provider, on_bytes, expect=expect, transform=transform_for(spec, asset)
+        )
         if expect == "video":
             described = await asyncio.to_thread(describe_asset, asset, got, job.request, core.expected_duration(job))
         else:
@@ -620,7 +719,7 @@ class AsyncClient:
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Job:
-        job = await self.submit(prompt, **kwargs)
+        job = await self.submit(prompt, on_progress=on_progress, **kwargs)
         if on_progress:
             on_progress(job)
         job = await self.wait(job, timeout=timeout, on_progress=on_progress)
@@ -654,3 +753,43 @@ class AsyncClient:
         target, spec, dialect, conn = delete_plan(self._core, job)
         assert target.provider_task_id is not None
         return await run_async(self._http, dialect.delete(target.provider_task_id, spec, conn))
+
+    async def cancel(self, job: Job | str) -> Job:
+        """Ask the provider to stop a running job (where its protocol has a cancel); returns the job after it."""
+        plan = self._core.cancel_plan(job)
+        if plan is None:
+            return self._core.job(job)
+        target, spec, dialect, conn = plan
+        assert target.provider_task_id is not None
+        update = await run_async(self._http, dialect.cancel(target.provider_task_id, spec, conn))
+        return self._core.cancelled(target, update)
+
+    # -------------------------------------------------------------- characters and model discovery
+
+    async def create_character(
+        self,
+        *,
+        timestamps: str,
+        url: str | None = None,
+        from_task: str | Job | None = None,
+        name: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        save: bool = True,
+    ) -> Character:
+        """See ``Client.create_character``."""
+        plan = _account.character_plan(
+            self._core, url=url, from_task=from_task, timestamps=timestamps, name=name, model=model, provider=provider
+        )
+        character = await run_async(self._http, plan.dialect.create_character(plan.request, plan.connection))
+        return _account.remember(self._core, character) if save else character
+
+    def characters(self) -> list[Character]:
+        """The characters created on this machine (a local file read, no network: not a coroutine)."""
+        return _account.characters(self._core)
+
+    async def remote_models(self, provider: str | None = None) -> Discovery:
+        """See ``Client.remote_models``."""
+        plan = _account.discovery_plan(self._core, provider)
+        remote = await run_async(self._http, list_models(plan.dialect, plan.connection, plan.path))
+        return _account.discovery(self._core, plan, remote)

@@ -141,6 +141,8 @@ def load_image(image: ImageInput, index: int) -> LoadedImage:
         assert isinstance(src, str)
         check_url(field, src.strip())
         return LoadedImage(index, "url", desc, image.role, url=src.strip())
+    elif kind == "bad_scheme" and is_gcs_uri(str(src).strip()):
+        return LoadedImage(index, "url", desc, image.role, url=str(src).strip())  # "gcs" transports pass it on
     elif kind == "bad_scheme":
         scheme = str(src).split("://", 1)[0]
         raise ImageProblem(
@@ -212,6 +214,18 @@ def check_against_spec(img: LoadedImage, spec: ImageSpec) -> list[ImageProblem]:
     """Limits from the catalog: transport, format, bytes, pixels, minimum side."""
     field = f"images[{img.index}]"
     out: list[ImageProblem] = []
+    if img.origin == "url" and is_gcs_uri(img.url or ""):
+        if "gcs" not in spec.transports:
+            out.append(
+                ImageProblem(
+                    field,
+                    img.description,
+                    "this model does not take gs:// (Cloud Storage) URIs",
+                    allowed=", ".join(spec.transports) or "none",
+                    suggestion="download the object and pass the local file, or use an https URL",
+                )
+            )
+        return out
     if img.origin == "url":
         if "url" not in spec.transports and not takes_bytes(spec):
             out.append(
@@ -223,6 +237,8 @@ def check_against_spec(img: LoadedImage, spec: ImageSpec) -> list[ImageProblem]:
                     suggestion="download the image and pass the local file",
                 )
             )
+        # A URL for a model that only takes bytes is fetched by the client (through the SSRF guard,
+        # vidgate.net.ssrf) and checked again as bytes before anything is sent.
         return out
     if not ({"base64", "data_uri", "multipart", "inline"} & set(spec.transports)):
         out.append(
@@ -286,7 +302,18 @@ def check_against_spec(img: LoadedImage, spec: ImageSpec) -> list[ImageProblem]:
 
 def needs_fetch(img: LoadedImage, spec: ImageSpec) -> bool:
     """A URL image the model cannot take by URL: the client downloads it and sends the bytes."""
-    return img.origin == "url" and img.data is None and "url" not in spec.transports and takes_bytes(spec)
+    return (
+        img.origin == "url"
+        and img.data is None
+        and not is_gcs_uri(img.url or "")
+        and "url" not in spec.transports
+        and takes_bytes(spec)
+    )
+
+
+def is_gcs_uri(value: str) -> bool:
+    """``gs://bucket/object``: a Cloud Storage object, passed through to providers that read it themselves."""
+    return value[:5].lower() == "gs://" and "/" in value[5:].strip("/")
 
 
 def takes_bytes(spec: ImageSpec) -> bool:

@@ -116,7 +116,9 @@ class ImageSpec(BaseModel):
     field: str | None = None
     max_count: int = 0
     min_count: int = 0
-    transports: list[Literal["url", "base64", "data_uri", "multipart", "inline"]] = Field(default_factory=list)
+    transports: list[Literal["url", "base64", "data_uri", "multipart", "inline", "gcs"]] = Field(
+        default_factory=list, description="gcs: gs://bucket/object URIs passed through untouched"
+    )
     base64_form: Literal["raw", "data_uri"] = "data_uri"
     roles: list[ImageRole] = Field(default_factory=list, description="Roles this model understands")
     default_role: ImageRole = ImageRole.reference
@@ -155,6 +157,29 @@ class ResultSpec(BaseModel):
     url_lifetime: str = ""
     download_auth: bool = False
     error_shapes: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+class VideoInputSpec(BaseModel):
+    """Videos a model takes as input (for extension, editing or as references), sent as dialect options."""
+
+    model_config = _STRICT
+
+    max_count: int = 0
+    max_seconds: float | None = Field(None, description="Longest accepted input video (reference videos)")
+    max_bytes: int | None = Field(None, description="Largest video sent inline")
+    transports: list[Literal["url", "base64", "inline", "gcs"]] = Field(default_factory=list)
+    note: str = ""
+
+
+class ExtensionSpec(BaseModel):
+    """How far a model can extend a video: seconds added per call and the longest result."""
+
+    model_config = _STRICT
+
+    min_s: float
+    max_s: float
+    max_total_s: float | None = None
     note: str = ""
 
 
@@ -217,6 +242,8 @@ class ModelSpec(BaseModel):
     prompt: PromptSpec = PromptSpec()
     storyboard: bool = False
     characters: CharacterSpec = CharacterSpec()
+    video_inputs: VideoInputSpec = VideoInputSpec()
+    extension: ExtensionSpec | None = None
     options: list[str] = Field(default_factory=list, description="Dialect option names this model accepts")
     constraints: list[Constraint] = Field(default_factory=list)
     typical_latency_s: float = 120.0
@@ -228,6 +255,17 @@ class ModelSpec(BaseModel):
     results: ResultSpec = ResultSpec()
     sources: list[str] = Field(min_length=1, description="Where each fact comes from")
     notes: list[str] = Field(default_factory=list, description="Choices made where sources disagree")
+
+
+class SettingSpec(BaseModel):
+    """A per-provider setting other than the key (e.g. a cloud project or region), read from the environment."""
+
+    model_config = _STRICT
+
+    env: list[str] = Field(min_length=1, description="Environment variables to read, first set wins")
+    default: str | None = None
+    required: bool = True
+    description: str = ""
 
 
 class ProviderSpec(BaseModel):
@@ -245,6 +283,17 @@ class ProviderSpec(BaseModel):
         "",
         description="Path between the host and the dialect's routes (e.g. api/paas/v4); not repeated when the "
         "configured base URL already ends with it",
+    )
+    settings: dict[str, SettingSpec] = Field(
+        default_factory=dict, description="Extra settings; the base URL may name them as {setting}"
+    )
+    ambient_credentials: Literal["google-adc"] | None = Field(
+        None,
+        description="Where to get a bearer token when no key is configured: google-adc = Application Default "
+        "Credentials through the google-auth library",
+    )
+    models_path: str | None = Field(
+        None, description="OpenAI-format list of the account's models (GET, e.g. /v1/models): `vidgate models --remote`"
     )
     docs: str = ""
     note: str = ""

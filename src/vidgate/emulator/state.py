@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -9,6 +10,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from vidgate.emulator.fault_plan import FaultPlan
+from vidgate.emulator.faults import FaultBook, request_fingerprint
+from vidgate.emulator.file_tokens import FileIndex
 
 DEFAULT_KEY = "emulator-key"
 POLICY_FAIL_REASON = "输入的提示词或视频的输出内容违反了OpenAI的相关服务政策，请调整提示词后进行重试"
@@ -26,8 +31,14 @@ class EmulatorConfig:
     # instead of queue_seconds + render_seconds: pair it with PollPolicy(time_scale=...) on the client.
     time_scale: float | None = None
     clock: Callable[[], float] = time.monotonic
+    # Faults to inject from the start (emulator/fault_plan.py); change at runtime with POST /_emulator/faults.
+    faults: FaultPlan | None = None
     # Zhipu's two documented error bodies: "bigmodel" {"error": {"code": "1301", ...}} or "zai" {"code": 1301, ...}
     zhipu_error_shape: str = "bigmodel"
+    # GET /v1/models on the relay: ids to leave out / to add, so tests can show missing and unknown models
+    # (change at runtime with POST /_emulator/models)
+    models_hidden: set[str] = field(default_factory=set)
+    models_extra: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -42,15 +53,27 @@ class EmuJob:
     fail_reason: str | None = None
     queue_s: float = 1.0
     render_s: float = 5.0
-    file_token: str = field(default_factory=lambda: secrets.token_hex(12))
+    file_id: str = field(default_factory=lambda: secrets.token_hex(12))
+    meta: dict[str, Any] = field(default_factory=dict)  # dialect-specific state (cancelled, delivery, ...)
+    fail_at: float = 1.0  # running fraction at which a failing job reports its failure (late failures: 0.9+)
+    fingerprint: str = ""  # the create request's identity (set by EmulatorState.add; counted in state.creates)
+    minter: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def file_token(self) -> str:
+        """The token to put in this job's file URL (``/cdn/{token}.mp4``): the plain ``file_id``, or — when
+        the fault plan sets ``url_ttl_s`` — a freshly signed token that expires that many seconds from now."""
+        return self.minter(self.file_id) if self.minter else self.file_id
 
 
 class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.jobs: dict[str, EmuJob] = {}
-        self.files: dict[str, EmuJob] = {}
         self.counts: Counter[str] = Counter()
+        self.faults = FaultBook(config.faults)
+        self.files: FileIndex[EmuJob] = FileIndex(lambda: self.config.clock(), lambda: self.faults.plan.url_ttl_s)
+        self.creates: Counter[str] = Counter()  # accepted creates per request fingerprint (money safety)
         self._lock = threading.Lock()
 
     def count(self, endpoint: str) -> None:
@@ -58,9 +81,19 @@ class EmulatorState:
             self.counts[endpoint] += 1
 
     def add(self, job: EmuJob) -> EmuJob:
+        """Record an accepted create: count it by fingerprint and apply job-level faults (late failure)."""
+        job.fingerprint = job.fingerprint or request_fingerprint(job.dialect, job.model, job.body)
+        job.minter = self.files.mint
+        fail_at = self.faults.late_fail_at(job.fingerprint, json.dumps(job.body, ensure_ascii=False, default=str))
+        late = self.faults.plan.late_failure
+        if fail_at is not None and late is not None and job.fail_reason is None:
+            job.fail_reason = late.reason or POLICY_FAIL_REASON
+            job.fail_at = fail_at
+            self.faults.record("late_failure")
         with self._lock:
             self.jobs[job.task_id] = job
-            self.files[job.file_token] = job
+            self.files[job.file_id] = job
+            self.creates[job.fingerprint] += 1
         return job
 
     def timing(self, typical_latency_s: float) -> tuple[float, float]:
@@ -77,7 +110,10 @@ class EmulatorState:
             return "queued", 0.0
         running = elapsed - job.queue_s
         if running < job.render_s:
-            return "running", running / job.render_s
+            fraction = running / job.render_s
+            if job.fail_reason and fraction >= job.fail_at:  # a late failure: reported from here on
+                return "done", 1.0
+            return "running", fraction
         return "done", 1.0
 
     def reset(self) -> None:
@@ -85,3 +121,5 @@ class EmulatorState:
             self.jobs.clear()
             self.files.clear()
             self.counts.clear()
+            self.creates.clear()
+        self.faults.restore()

@@ -21,7 +21,7 @@ import httpx
 
 from vidgate.errors import DownloadError
 from vidgate.media import probe_video
-from vidgate.providers._base import http_error, parse_retry_after
+from vidgate.providers._base import ChunkTransform, http_error, parse_retry_after
 from vidgate.types import Asset, VideoRequest
 
 MAX_ATTEMPTS = 6
@@ -129,16 +129,17 @@ class Resumable:
         self.validator: str | None = None  # ETag or Last-Modified, sent back as If-Range
         self.retry_after: float | None = None
         self.resumes = 0
+        self.ranges = True  # False when the body is transformed (its offsets are not the file's)
 
     def request(self, base: httpx.Request) -> httpx.Request:
         self.attempt += 1
         headers = dict(base.headers)
-        if self.sink.size:
+        if self.sink.size and self.ranges:
             headers["Range"] = f"bytes={self.sink.size}-"
             if self.validator:
                 headers["If-Range"] = self.validator
             self.resumes += 1
-        return httpx.Request(base.method, base.url, headers=headers)
+        return httpx.Request(base.method, base.url, headers=headers, content=base.content)
 
     def on_response(self, response: httpx.Response) -> Next:
         status = response.status_code
@@ -187,6 +188,16 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _start_decoder(transform: Callable[[], ChunkTransform] | None, state: Resumable) -> ChunkTransform | None:
+    """A fresh decoder for this attempt's body (the whole body again: no Range), or None for plain bodies."""
+    if transform is None:
+        return None
+    state.total = None  # the body's length is not the file's
+    if state.sink.size:
+        state.sink.restart()
+    return transform()
+
+
 @dataclass(frozen=True)
 class Downloaded:
     path: Path
@@ -205,9 +216,11 @@ def download_sync(
     on_bytes: ByteProgress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     expect: Expect = "video",
+    transform: Callable[[], ChunkTransform] | None = None,
 ) -> Downloaded:
     sink = Sink(out, expect)
     state = Resumable(sink, provider)
+    state.ranges = transform is None
     try:
         while True:
             try:
@@ -221,11 +234,14 @@ def download_sync(
                     response.read()
                 step = state.on_response(response)
                 if step == "stream":
+                    decoder = _start_decoder(transform, state)
                     try:
                         for chunk in response.iter_bytes():
-                            sink.write(chunk)
+                            sink.write(decoder.feed(chunk) if decoder else chunk)
                             if on_bytes:
                                 on_bytes(sink.size, state.total)
+                        if decoder:
+                            sink.write(decoder.close())
                         step = "done" if state.complete() else state.on_break(DownloadError("short body"))
                     except httpx.TransportError as exc:
                         step = state.on_break(exc)
@@ -249,9 +265,11 @@ async def download_async(
     on_bytes: ByteProgress | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     expect: Expect = "video",
+    transform: Callable[[], ChunkTransform] | None = None,
 ) -> Downloaded:
     sink = Sink(out, expect)
     state = Resumable(sink, provider)
+    state.ranges = transform is None
     try:
         while True:
             try:
@@ -265,11 +283,14 @@ async def download_async(
                     await response.aread()
                 step = state.on_response(response)
                 if step == "stream":
+                    decoder = _start_decoder(transform, state)
                     try:
                         async for chunk in response.aiter_bytes():
-                            sink.write(chunk)
+                            sink.write(decoder.feed(chunk) if decoder else chunk)
                             if on_bytes:
                                 on_bytes(sink.size, state.total)
+                        if decoder:
+                            sink.write(decoder.close())
                         step = "done" if state.complete() else state.on_break(DownloadError("short body"))
                     except httpx.TransportError as exc:
                         step = state.on_break(exc)

@@ -1,11 +1,26 @@
 """Wire dialects. Each module speaks one protocol, sans-IO; this registry maps catalog names to them."""
 
 from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, run_async, run_sync
+from vidgate.providers.google_interactions import GoogleInteractions
+from vidgate.providers.google_veo_legacy import GoogleVeoLegacy
+from vidgate.providers.google_vertex import GoogleVertexVeo
 from vidgate.providers.openai_videos import OpenAIVideos
+from vidgate.providers.relay_chat import RelayChat
 from vidgate.providers.relay_unified import RelayUnified
 from vidgate.providers.zhipu import Zhipu
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (RelayUnified(), Zhipu(), OpenAIVideos())}
+DIALECTS: dict[str, Dialect] = {
+    d.name: d
+    for d in (
+        RelayUnified(),
+        Zhipu(),
+        OpenAIVideos(),
+        GoogleInteractions(),
+        GoogleVertexVeo(),
+        GoogleVeoLegacy(),
+        RelayChat(),
+    )
+}
 
 
 def get_dialect(name: str) -> Dialect:
