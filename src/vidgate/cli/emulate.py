@@ -34,4 +34,5 @@ def emulate(
     )
     err.print(f"vidgate emulator on http://{host}:{port}  (keys: {len(config.api_keys)}; Ctrl-C stops)")
     err.print(f"  export VIDGATE_RELAY_BASE_URL=http://{host}:{port}")
+    err.print(f"  export VIDGATE_ZHIPU_BASE_URL=http://{host}:{port} VIDGATE_ZAI_BASE_URL=http://{host}:{port}")
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
