@@ -17,6 +17,7 @@ from vidgate.errors import ValidationError
 from vidgate.media import ImageProblem, LoadedImage, check_against_spec, load_image, needs_fetch
 from vidgate.net.ssrf import DEFAULT_ACCEPT, FetchFailed, FetchPolicy, FetchRefused, Resolver, fetch_async, fetch_sync
 from vidgate.net.ssrf import system_resolver as _system_resolver
+from vidgate.providers import get_dialect
 from vidgate.providers._base import Prepared
 from vidgate.types import ImageInput
 
@@ -67,6 +68,9 @@ def _finish(prepared: Prepared, got: dict[int, bytes], problems: list[Problem]) 
         problems.extend(found)
         if fresh is not None:
             images[i] = fresh
+    if not problems and got:  # the dialect's own checks, now that the downloaded images have dimensions
+        dialect = get_dialect(prepared.spec.dialect)
+        problems.extend(dialect.preflight(prepared.request, prepared.spec, images))
     if problems:
         raise ValidationError(problems, prepared.spec.key)
     return replace(prepared, images=images)
