@@ -137,6 +137,10 @@ def check(
     _check_storyboard(request, spec, report, duration)
     if request.characters and not spec.characters.supported:
         add(Problem("characters", request.characters, f"{spec.key} has no character feature", allowed="none"))
+    elif spec.characters.supported:
+        from vidgate.characters import request_mention_problems  # imports this module: load it lazily
+
+        report.problems += request_mention_problems(request)
     if request.webhook_url is not None:
         parts = urlsplit(request.webhook_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -217,7 +217,7 @@ def generate(
                     last_plain.append(line)
                     err.print(line, markup=False)
 
-        job = client.send(sub)
+        job = client.send(sub, on_progress=on_progress)  # synchronous dialects report while sending
         on_progress(job)
         job = client.wait(job, timeout=timeout, on_progress=on_progress)
         if job.status is not JobStatus.succeeded:
