@@ -60,6 +60,7 @@ def test_zai_sdk_cogvideox3_generation_and_result(zai_client: ZaiClient, emulato
     assert video.url.endswith(".mp4") and video.cover_image_url.endswith(".jpg")
     mp4 = httpx.get(video.url).content
     assert mp4[4:8] == b"ftyp"
+    assert httpx.get(video.cover_image_url).content[:3] == b"\xff\xd8\xff"  # the cover is a JPEG
     assert emulator.state.jobs[created.id].body["duration"] == 10
 
 
