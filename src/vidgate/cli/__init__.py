@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from vidgate.cli.characters import characters_app
 from vidgate.cli.docs import docs
 from vidgate.cli.emulate import emulate
 from vidgate.cli.generate import generate
@@ -20,6 +21,7 @@ app.command()(generate)
 app.command()(models)
 app.command()(emulate)
 app.command()(docs)
+app.add_typer(characters_app, name="characters")
 
 
 def main() -> None:

@@ -80,8 +80,22 @@ def models(
         typer.Option("--model", "-m", help="One model (name or provider/model): the five questions answered"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote", help="Ask the configured account (GET /v1/models) which models it can use and which are new"
+        ),
+    ] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="With --remote: also list non-video unknown models")] = False,
+    base_url: Annotated[str | None, typer.Option(help="With --remote: provider base URL (default from env)")] = None,
+    api_key: Annotated[str | None, typer.Option(help="With --remote: API key (default from env)")] = None,
 ) -> None:
-    """List the models vidgate knows, or answer the five questions for one (--model)."""
+    """List the models vidgate knows, or answer the five questions for one (--model), or ask the account (--remote)."""
+    if remote:
+        from vidgate.cli.models_remote import remote_models
+
+        remote_models(provider, as_json=as_json, show_all=show_all, base_url=base_url, api_key=api_key)
+        return
     catalog = load_catalog()
     if provider is not None and provider not in catalog.providers:
         err.print(f"Unknown provider {provider!r}. Known: {', '.join(catalog.providers)}.", markup=False)
