@@ -236,9 +236,13 @@ class StreamReader:
         self._last: tuple[Any, ...] | None = None
 
     def feed(self, chunk: bytes) -> list[JobUpdate]:
+        """The updates this piece of the body brings: one per event that changed the state (however the
+        body was cut into chunks)."""
+        updates: list[JobUpdate] = []
         for data in self.decoder.feed(chunk):
             self._event(data)
-        return self._changes()
+            updates += self._changes()
+        return updates
 
     def _event(self, data: str) -> None:
         event = parse_event(data)
