@@ -205,6 +205,11 @@ class JobStore(ABC):
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:
         """End ``worker_id``'s lease and set when the job is due next. False when the lease is not theirs."""
 
+    @abstractmethod
+    def wake(self, job_id: str, at: datetime) -> bool:
+        """Make the job due no later than ``at`` (e.g. a webhook said it changed). Never postpones it and
+        never touches its lease or version, so a worker holding it is not disturbed. False: no such job."""
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -25,7 +25,18 @@ from vidgate.store.base import (
     status_detail,
     status_values,
 )
-from vidgate.store.codec import columns, decode_cursor, dump_job, dumps, encode_cursor, load_job, loads, utc, utc_opt
+from vidgate.store.codec import (
+    columns,
+    decode_cursor,
+    dump_job,
+    dumps,
+    encode_cursor,
+    load_job,
+    loads,
+    redact,
+    utc,
+    utc_opt,
+)
 from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.types import Job, JobStatus, utcnow
 
@@ -86,7 +97,7 @@ class MemoryStore(JobStore):
 
     def _append(self, job_id: str, at: datetime, kind: str, status: str | None, detail: dict[str, Any]) -> _Event:
         self._seq += 1
-        event = _Event(self._seq, job_id, utc(at), kind, status, dumps(detail))
+        event = _Event(self._seq, job_id, utc(at), str(kind), status, dumps(redact(detail)))
         self._events.setdefault(job_id, []).append(event)
         return event
 
@@ -232,6 +243,16 @@ class MemoryStore(JobStore):
             if row is None or row.lease_owner != worker_id:
                 return False
             self._rows[job_id] = replace(row, lease_until=until)
+            return True
+
+    def wake(self, job_id: str, at: datetime) -> bool:
+        at = utc(at)
+        with self._lock:
+            row = self._rows.get(job_id)
+            if row is None:
+                return False
+            if row.next_poll_at is None or row.next_poll_at > at:
+                self._rows[job_id] = replace(row, next_poll_at=at)
             return True
 
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:

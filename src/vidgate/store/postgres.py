@@ -32,7 +32,18 @@ from vidgate.store.base import (
     status_detail,
     status_values,
 )
-from vidgate.store.codec import columns, decode_cursor, dump_job, dumps, encode_cursor, load_job, loads, utc, utc_opt
+from vidgate.store.codec import (
+    columns,
+    decode_cursor,
+    dump_job,
+    dumps,
+    encode_cursor,
+    load_job,
+    loads,
+    redact,
+    utc,
+    utc_opt,
+)
 from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.types import Job, JobStatus, utcnow
 
@@ -97,22 +108,30 @@ class PostgresStore(JobStore):
     def _conn(self) -> Iterator[Conn]:
         if self._closed:
             raise StoreError(f"{self!r} is closed.")
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = self._connect()
+        conn = self._take()
         try:
             yield conn
         finally:
-            healthy = not conn.closed and not conn.broken
-            if healthy and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                with self._lock:
-                    keep = not self._closed and self._idle.qsize() < self._max_idle
-                if keep:
-                    self._idle.put(conn)
-                    conn = None  # type: ignore[assignment]
-            if conn is not None:
-                conn.close()
+            self._give_back(conn)
+
+    def _take(self) -> Conn:
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return self._connect()
+            if not conn.closed and not conn.broken:
+                return conn
+
+    def _give_back(self, conn: Conn) -> None:
+        reusable = (
+            not conn.closed and not conn.broken and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        )
+        with self._lock:
+            if reusable and not self._closed and self._idle.qsize() < self._max_idle:
+                self._idle.put(conn)
+                return
+        conn.close()
 
     @contextmanager
     def _tx(self) -> Iterator[Conn]:
@@ -142,7 +161,8 @@ class PostgresStore(JobStore):
     @staticmethod
     def _event(conn: Conn, job_id: str, at: datetime, kind: str, status: str | None, detail: Any) -> int:
         row = conn.execute(
-            Q.insert_event, {"job_id": job_id, "at": utc(at), "kind": kind, "status": status, "detail": dumps(detail)}
+            Q.insert_event,
+            {"job_id": job_id, "at": utc(at), "kind": kind, "status": status, "detail": dumps(redact(detail))},
         ).fetchone()
         assert row is not None
         return int(row["seq"])
@@ -186,7 +206,7 @@ class PostgresStore(JobStore):
             if conn.execute(Q.job_exists, {"id": job_id}).fetchone() is None:
                 raise JobNotFoundError(job_id)
             seq = self._event(conn, job_id, at, str(kind), None, detail or {})
-        return TimelineEntry(seq, job_id, at, str(kind), None, loads(dumps(detail or {})))
+        return TimelineEntry(seq, job_id, at, str(kind), None, loads(dumps(redact(detail or {}))))
 
     # ------------------------------------------------------------------ reads
 
@@ -281,6 +301,10 @@ class PostgresStore(JobStore):
         until = utc(now or utcnow()) + timedelta(seconds=check_lease(lease_s))
         with self._tx() as conn:
             return conn.execute(Q.heartbeat, {"id": job_id, "worker_id": worker_id, "lease_until": until}).rowcount == 1
+
+    def wake(self, job_id: str, at: datetime) -> bool:
+        with self._tx() as conn:
+            return conn.execute(Q.wake, {"id": job_id, "at": utc(at)}).rowcount == 1
 
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:
         with self._tx() as conn:

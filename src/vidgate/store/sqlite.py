@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from vidgate.store.codec import (
     encode_cursor,
     load_job,
     loads,
+    redact,
     ts_parse,
     ts_text,
     utc,
@@ -79,9 +81,8 @@ class SqliteStore(JobStore):
         self._closed = False
         if not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-        conn = self._conn()
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
+        mode = self._enable_wal()
+        if mode != "wal":
             raise StoreError(
                 f"Could not switch {self.path} to WAL mode (it is in {mode!r} mode); "
                 f"use a local file system, not a network share."
@@ -91,6 +92,21 @@ class SqliteStore(JobStore):
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
+
+    def _enable_wal(self) -> str:
+        """Switch the file to WAL. Switching needs a moment of exclusive access, and SQLite does not wait
+        for it (no busy handler), so processes starting together retry until the busy timeout."""
+        conn = self._conn()
+        deadline = time.monotonic() + self.busy_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
     # ------------------------------------------------------------------ connections
 
@@ -155,7 +171,7 @@ class SqliteStore(JobStore):
     def _event(conn: sqlite3.Connection, job_id: str, at: datetime, kind: str, status: str | None, detail: Any) -> int:
         row = conn.execute(
             Q.insert_event,
-            {"job_id": job_id, "at": ts_text(at), "kind": kind, "status": status, "detail": dumps(detail)},
+            {"job_id": job_id, "at": ts_text(at), "kind": kind, "status": status, "detail": dumps(redact(detail))},
         ).fetchone()
         return int(row["seq"])
 
@@ -196,7 +212,7 @@ class SqliteStore(JobStore):
             if conn.execute(Q.job_exists, {"id": job_id}).fetchone() is None:
                 raise JobNotFoundError(job_id)
             seq = self._event(conn, job_id, at, str(kind), None, detail or {})
-        return TimelineEntry(seq, job_id, at, str(kind), None, loads(dumps(detail or {})))
+        return TimelineEntry(seq, job_id, at, str(kind), None, loads(dumps(redact(detail or {}))))
 
     # ------------------------------------------------------------------ reads
 
@@ -295,6 +311,10 @@ class SqliteStore(JobStore):
         with self._tx() as conn:
             cur = conn.execute(Q.heartbeat, {"id": job_id, "worker_id": worker_id, "lease_until": ts_text(until)})
             return cur.rowcount == 1
+
+    def wake(self, job_id: str, at: datetime) -> bool:
+        with self._tx() as conn:
+            return conn.execute(Q.wake, {"id": job_id, "at": ts_text(at)}).rowcount == 1
 
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:
         with self._tx() as conn:

@@ -100,6 +100,12 @@ RETURNING j.version, j.next_poll_at, j.lease_owner, j.lease_until, j.data::text
 -- name: heartbeat
 UPDATE jobs SET lease_until = %(lease_until)s WHERE id = %(id)s AND lease_owner = %(worker_id)s
 
+-- name: wake
+UPDATE jobs
+SET next_poll_at = CASE WHEN next_poll_at IS NULL OR next_poll_at > %(at)s::timestamptz
+                        THEN %(at)s::timestamptz ELSE next_poll_at END
+WHERE id = %(id)s
+
 -- name: release
 UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_poll_at = %(next_poll_at)s
 WHERE id = %(id)s AND lease_owner = %(worker_id)s

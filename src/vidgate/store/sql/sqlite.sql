@@ -87,6 +87,11 @@ RETURNING version, next_poll_at, lease_owner, lease_until, data
 -- name: heartbeat
 UPDATE jobs SET lease_until = :lease_until WHERE id = :id AND lease_owner = :worker_id
 
+-- name: wake
+UPDATE jobs
+SET next_poll_at = CASE WHEN next_poll_at IS NULL OR next_poll_at > :at THEN :at ELSE next_poll_at END
+WHERE id = :id
+
 -- name: release
 UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_poll_at = :next_poll_at
 WHERE id = :id AND lease_owner = :worker_id
