@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -187,3 +188,22 @@ def test_memory_store_is_private_to_its_object() -> None:
     a, b = MemoryStore(), open_store("memory://")
     a.create(make_job(1))
     assert b.list_jobs().jobs == []
+
+
+@pytest.mark.stores(["sqlite", "postgres"])
+def test_a_forked_child_opens_its_own_connections(store: JobStore) -> None:
+    store.create(make_job(1, status=JobStatus.queued, next_poll_at=at(0)))
+    store.get("job_0001")  # the parent now holds a live connection
+    pid = os.fork()
+    if pid == 0:  # child: use the inherited store object, then leave without running any cleanup
+        code = 0
+        try:
+            (job,) = store.claim("child", at(10), lease_s=30)
+            store.close()
+            code = 0 if job.id == "job_0001" else 3
+        except BaseException:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.get("job_0001").lease_owner == "child"  # the parent's connection still works

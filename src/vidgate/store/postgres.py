@@ -7,6 +7,7 @@ so any number of processes may start at once. Connections come from a small thre
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -85,6 +86,7 @@ class PostgresStore(JobStore):
         self._idle: queue.LifoQueue[Conn] = queue.LifoQueue()
         self._closed = False
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         if migrate_on_open:
             self.migrate()
 
@@ -114,7 +116,15 @@ class PostgresStore(JobStore):
         finally:
             self._give_back(conn)
 
+    def _after_fork(self) -> None:
+        """In a forked child, forget the parent's connections without closing them (closing would end
+        the parent's sessions on the server)."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._idle = queue.LifoQueue()
+
     def _take(self) -> Conn:
+        self._after_fork()
         while True:
             try:
                 conn = self._idle.get_nowait()
@@ -139,6 +149,7 @@ class PostgresStore(JobStore):
             yield conn
 
     def close(self) -> None:
+        self._after_fork()
         with self._lock:
             self._closed = True
         while True:

@@ -113,10 +113,7 @@ class SqliteStore(JobStore):
     def _conn(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError(f"{self!r} is closed.")
-        if os.getpid() != self._pid:  # forked: never share a parent's connection
-            self._pid = os.getpid()
-            self._local = threading.local()
-            self._all = []
+        self._after_fork()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
@@ -141,7 +138,15 @@ class SqliteStore(JobStore):
             raise
         conn.execute("COMMIT")
 
+    def _after_fork(self) -> None:
+        """In a forked child, never use (or close) the parent's connections: open new ones."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._all = []
+
     def close(self) -> None:
+        self._after_fork()
         with self._all_lock:
             for conn in self._all:
                 conn.close()
