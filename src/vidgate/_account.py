@@ -80,6 +80,7 @@ def character_plan(
     problems += dialect.character_problems(request)
     if problems:
         raise ValidationError(problems, spec.key)
+    CharacterRegistry.at_home(core.env).all()  # an unreadable registry fails now, not after paying for a character
     return CharacterPlan(request, spec, dialect, core.connection(spec))
 
 

@@ -400,7 +400,7 @@ class Client:
         except TransportError as exc:
             if isinstance(exc.__cause__, httpx.ConnectError):
                 raise  # nothing was sent
-            core.unknown_outcome(job, exc)
+            core.unknown_outcome(core.jobs.get(job.id, job), exc)  # keeps what a stream already told
             raise
         return core.accepted(core.jobs.get(job.id, job), update)
 
@@ -647,7 +647,7 @@ class AsyncClient:
         except TransportError as exc:
             if isinstance(exc.__cause__, httpx.ConnectError):
                 raise
-            core.unknown_outcome(job, exc)
+            core.unknown_outcome(core.jobs.get(job.id, job), exc)  # keeps what a stream already told
             raise
         return core.accepted(core.jobs.get(job.id, job), update)
 

@@ -193,3 +193,13 @@ def test_cli_models_remote(remote: EmulatorServer, home: Path) -> None:
     assert {"id": "kling-v2-master", "owned_by": "openai", "likely_video": False, "known_as": []} in data["unknown"]
     no_key = runner.invoke(app, ["models", "--remote"], env={**env, "VIDGATE_RELAY_API_KEY": ""})
     assert no_key.exit_code == 4 and "VIDGATE_RELAY_API_KEY" in no_key.output
+
+
+def test_an_unreadable_registry_fails_before_paying_for_a_character(
+    cclient: Client, emulator: EmulatorServer, home: Path
+) -> None:
+    home.mkdir(parents=True)
+    (home / "characters.json").write_text("{broken")
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        cclient.create_character(url="https://cdn.example/cat.mp4", timestamps="1,3")
+    assert sum(emulator.state.counts.values()) == 0

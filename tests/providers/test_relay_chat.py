@@ -322,3 +322,26 @@ def test_run_sync_drives_a_streaming_flow_over_a_mock_transport() -> None:
         final = run_sync(http, flow, updates.append)
     assert [u.raw_status for u in updates] == ["排队中", "进度 50", "生成完成 ✅"]
     assert final.status is JobStatus.succeeded
+
+
+def test_a_stream_cut_mid_way_leaves_an_unknown_job_that_says_it_cannot_be_polled() -> None:
+    from vidgate.client import Client
+    from vidgate.errors import TransportError
+
+    class Cut(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield sse("> ID: `task_cut`\n> 排队中", "\n> 🏃 进度 30..", done=False)
+            raise httpx.RemoteProtocolError("peer closed connection")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Cut())
+
+    seen: list[Any] = []
+    with Client(base_url="https://relay.example", api_key="sk", env={}, transport=httpx.MockTransport(handler)) as c:
+        with pytest.raises(TransportError):
+            c.submit("a fox", model="sora_video2", on_progress=seen.append)
+        assert [j.progress for j in seen] == [0, 30]
+        (job,) = c._core.jobs.values()
+        assert job.status is JobStatus.unknown and job.provider_task_id == "task_cut" and job.progress == 30
+        with pytest.raises(ProtocolError, match="cannot be queried"):
+            c.get(job)
