@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from vidgate.cli._common import err
 from vidgate.emulator import DEFAULT_KEY, EmulatorConfig, create_app
+from vidgate.emulator.fault_plan import FaultPlan
 
 
 def emulate(
@@ -23,14 +25,35 @@ def emulate(
     fail_trigger: Annotated[
         str, typer.Option(help="Prompts containing this fail with the relay's content-policy reason")
     ] = "FAIL_POLICY",
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            help="Fault plan to start with: a JSON file or inline JSON (see emulator/fault_plan.py); "
+            "change it at runtime with POST /_emulator/faults"
+        ),
+    ] = None,
 ) -> None:
     """Serve the emulated providers (relay /v2, ...) for offline development and tests."""
+    try:
+        plan = FaultPlan.load(faults) if faults else None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        )
+        err.print(f"--faults {faults!r} is not a usable fault plan: {problems}", markup=False)
+        raise typer.Exit(2) from None
+    except (OSError, ValueError) as exc:
+        err.print(
+            f"--faults {faults!r} is not a usable fault plan: {exc}; pass a JSON file or inline JSON", markup=False
+        )
+        raise typer.Exit(2) from None
     config = EmulatorConfig(
         api_keys=set(api_key or [DEFAULT_KEY]),
         queue_seconds=queue_seconds,
         render_seconds=render_seconds,
         time_scale=time_scale,
         fail_trigger=fail_trigger,
+        faults=plan,
     )
     err.print(f"vidgate emulator on http://{host}:{port}  (keys: {len(config.api_keys)}; Ctrl-C stops)")
     err.print(f"  export VIDGATE_RELAY_BASE_URL=http://{host}:{port}")

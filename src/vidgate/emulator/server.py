@@ -10,6 +10,8 @@ from typing import Any
 import uvicorn
 
 from vidgate.emulator.app import create_app
+from vidgate.emulator.control import truth
+from vidgate.emulator.fault_plan import FaultPlan
 from vidgate.emulator.state import DEFAULT_KEY, EmulatorConfig, EmulatorState
 
 
@@ -20,7 +22,9 @@ class EmulatorServer:
         self.config = config or EmulatorConfig()
         self.app = create_app(self.config)
         self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto is TCP; with
+        # proto 0 every answer written in two parts waits ~40 ms for a delayed ACK (Nagle).
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
@@ -39,6 +43,17 @@ class EmulatorServer:
     def state(self) -> EmulatorState:
         state: EmulatorState = self.app.state.emulator
         return state
+
+    def set_faults(self, plan: FaultPlan | dict[str, Any] | None) -> None:
+        """Replace the fault plan (None clears it), as ``POST /_emulator/faults`` does."""
+        if plan is None:
+            self.state.faults.clear()
+        else:
+            self.state.faults.set(plan if isinstance(plan, FaultPlan) else FaultPlan.model_validate(plan))
+
+    def truth(self, hashes: bool = True) -> dict[str, Any]:
+        """What ``GET /_emulator/truth`` answers: every job, its final state, the sha256 of its bytes."""
+        return truth(self.state, hashes)
 
     def _run(self) -> None:
         self._server.run(sockets=[self._sock])
