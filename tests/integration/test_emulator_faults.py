@@ -418,3 +418,16 @@ def test_control_endpoints(http: httpx.Client) -> None:
     assert "reset" in shown["kinds"]
     cleared = http.delete("/_emulator/faults").json()
     assert cleared["plan"]["rules"] == []
+
+
+def test_other_dialects_serve_the_bytes_the_truth_hashes(emu: EmulatorServer, http: httpx.Client) -> None:
+    video_id = http.post("/openai/v1/videos", json={"prompt": "a boat", "model": "sora-2"}).json()["id"]
+    deadline = time.monotonic() + 5
+    while http.get(f"/openai/v1/videos/{video_id}").json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    set_plan(http, {"rules": [{"endpoint": "GET /openai/v1/videos/*/content", "kind": "error", "count": 1}]})
+    assert http.get(f"/openai/v1/videos/{video_id}/content").status_code == 503  # faults reach this dialect too
+    content = http.get(f"/openai/v1/videos/{video_id}/content")
+    assert hashlib.sha256(content.content).hexdigest() == truth_of(emu, video_id)["sha256"]
+    assert truth_of(emu, video_id)["dialect"] != "relay-unified"

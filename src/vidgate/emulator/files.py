@@ -90,6 +90,12 @@ def job_file(state: EmulatorState, job: EmuJob) -> VideoFile:
     return VideoFile.build(mp4, job_tag(job), state.faults.plan.video_size)
 
 
+def job_bytes(job: EmuJob) -> bytes:
+    """The job's video without padding, in memory: for inline (base64) answers and small byte downloads.
+    Equal to what ``/_emulator/truth`` hashes unless ``FaultPlan.video_size`` pads the served files."""
+    return VideoFile.build(render_mp4(job.duration, *frame_size(job.aspect_ratio)), job_tag(job)).head
+
+
 @lru_cache(maxsize=4096)
 def _digest(duration: float, aspect: str | None, tag: bytes, size: int | None) -> tuple[int, str]:
     mp4 = render_mp4(duration, *frame_size(aspect))

@@ -16,8 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from vidgate.emulator.dialects._common import EmuHTTPError, json_object
-from vidgate.emulator.files import VideoFile, range_response
-from vidgate.emulator.render import frame_size, render_mp4
+from vidgate.emulator.files import job_bytes, job_video_response
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 STATUS_NAMES = {
@@ -113,7 +112,7 @@ def finished_ok(state: EmulatorState, job: EmuJob) -> bool:
 
 
 def video_bytes(job: EmuJob) -> bytes:
-    return render_mp4(job.duration, *frame_size(job.aspect_ratio))
+    return job_bytes(job)  # per-job distinct bytes, as /_emulator/truth hashes them
 
 
 def video_b64(job: EmuJob) -> str:
@@ -138,7 +137,7 @@ def files_routes(state: EmulatorState) -> list[Route]:
             raise GoogleError(404, f"File {name.removesuffix(':download')} not found.")
         if request.query_params.get("alt") != "media":
             raise bad("the download needs alt=media")
-        return range_response(request, VideoFile.raw(video_bytes(job)), "video/mp4")
+        return await job_video_response(request, state, job)  # Range, ETag; the bytes /_emulator/truth hashes
 
     async def metadata(request: Request, name: str) -> Response:
         job = state.files.get(name)

@@ -28,9 +28,8 @@ from vidgate.emulator.dialects._google import (
     require_oauth,
     unknown_fields,
     video_b64,
-    video_bytes,
 )
-from vidgate.emulator.files import VideoFile, range_response
+from vidgate.emulator.files import job_video_response
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "google-vertex-veo"
@@ -240,7 +239,7 @@ def routes(state: EmulatorState) -> list[Route]:
             if job.dialect == DIALECT and storage and uri.startswith(f"{storage.rstrip('/')}/{job.meta['op_id']}/"):
                 if not finished_ok(state, job):
                     break
-                return range_response(request, VideoFile.raw(video_bytes(job)), "video/mp4")
+                return await job_video_response(request, state, job)  # the bytes /_emulator/truth hashes
         raise GoogleError(404, f"No such object: {bucket}/{obj}")
 
     out = [

@@ -32,7 +32,8 @@ from vidgate.emulator.dialects.openai_videos_schema import (
     request_id,
     text_field,
 )
-from vidgate.emulator.render import frame_size, render_mp4, render_spritesheet, render_thumbnail
+from vidgate.emulator.files import job_video_response
+from vidgate.emulator.render import frame_size, render_spritesheet, render_thumbnail
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 # ---------------------------------------------------------------- the video object
@@ -268,9 +269,7 @@ def _flavour_routes(state: EmulatorState, flavour: Flavour) -> list[Route]:
             return Response(render_thumbnail(width, height), media_type=VARIANTS[variant])
         if variant == "spritesheet":
             return Response(render_spritesheet(width, height), media_type=VARIANTS[variant])
-        from vidgate.emulator.app import byte_range_response  # the app imports this module
-
-        return byte_range_response(request, render_mp4(job.duration, width, height), "video/mp4")
+        return await job_video_response(request, state, job)  # Range, ETag; the bytes /_emulator/truth hashes
 
     return [
         Route(base, create, methods=["POST"]),
