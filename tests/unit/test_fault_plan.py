@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from vidgate.emulator.control import prompt_of
 from vidgate.emulator.fault_plan import FaultPlan, FaultRule, LateFailure
 from vidgate.emulator.faults import FaultBook, endpoint_matches, request_fingerprint
 from vidgate.emulator.faults_shapes import error_body, shape_for
@@ -204,3 +205,11 @@ def test_error_shapes() -> None:
     assert set(zhipu) == {"error"} and zhipu["error"]["code"] == "1302" and zhipu["error"]["message"]
     google = json.loads(error_body("google", "/x", 503, "busy")[0])
     assert google == {"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}}
+
+
+def test_prompt_of_finds_the_prompt_in_any_dialect_body() -> None:
+    assert prompt_of({"model": "sora-2", "prompt": "a cat"}) == "a cat"
+    assert prompt_of({"instances": [{"prompt": "a fox", "image": {}}], "parameters": {}}) == "a fox"
+    chat = {"messages": [{"role": "user", "content": [{"type": "text", "text": "竖屏 动起来"}]}]}
+    assert prompt_of(chat) == "竖屏 动起来"
+    assert prompt_of({"model": "m", "n": 1}) is None

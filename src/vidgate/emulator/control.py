@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,26 +37,42 @@ def endpoints(routes: list[BaseRoute]) -> list[str]:
     return out
 
 
+def prompt_of(body: Any) -> str | None:
+    """The first ``prompt`` (or, in chat/Google-style bodies, ``text``) string in a create body."""
+    if isinstance(body, dict):
+        for key in ("prompt", "text"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+        values: list[Any] = list(body.values())
+    elif isinstance(body, list):
+        values = body
+    else:
+        return None
+    return next((p for p in (prompt_of(v) for v in values) if p is not None), None)
+
+
 def job_truth(state: EmulatorState, job: EmuJob, hashes: bool = True) -> dict[str, Any]:
     phase, fraction = state.phase(job)
     failed = bool(job.fail_reason)
+    cancelled = bool(job.meta.get("cancelled"))  # dialects with a cancel call mark it here
     entry: dict[str, Any] = {
         "task_id": job.task_id,
         "dialect": job.dialect,
         "model": job.model,
-        "final": "failed" if failed else "succeeded",
+        "final": "cancelled" if cancelled else "failed" if failed else "succeeded",
         "fail_reason": job.fail_reason,
         "late_failure": failed and job.fail_at < 1.0,
         "fail_at": job.fail_at if failed else None,
         "phase": phase,
         "progress": round(fraction, 4),
+        "prompt": prompt_of(job.body),
         "fingerprint": job.fingerprint,
         "creates": state.creates[job.fingerprint],
         "file_id": job.file_id,
         "size": None,
         "sha256": None,
     }
-    if hashes and not failed:
+    if hashes and not failed and not cancelled:
         entry["size"], entry["sha256"] = job_digest(state, job)
     return entry
 
@@ -64,10 +81,13 @@ def truth(state: EmulatorState, hashes: bool = True) -> dict[str, Any]:
     """What the emulator knows: every job and how it ends, the bytes it serves, and creates per identity."""
     jobs = [job_truth(state, job, hashes) for job in list(state.jobs.values())]
     creates = dict(state.creates)
+    prompts = Counter(j["prompt"] for j in jobs if j["prompt"] is not None)
     return {
         "jobs": jobs,
         "creates": creates,
         "duplicates": {fp: n for fp, n in creates.items() if n > 1},
+        # the same prompt accepted more than once (catches a resubmission that changed another field)
+        "duplicate_prompts": {p: n for p, n in prompts.items() if n > 1},
         "injected": dict(state.faults.injected),
         "counts": dict(state.counts),
     }
