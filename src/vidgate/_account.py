@@ -22,14 +22,14 @@ from vidgate.providers.remote_models import Discovery, RemoteModel, compare
 from vidgate.types import Character, Job, VideoRequest
 
 if TYPE_CHECKING:
-    from vidgate.client import _Core
+    from vidgate.engine.core import Core
 
 
-def progress_hook(core: _Core, job: Job, on_progress: Callable[[Job], None] | None) -> Callable[[JobUpdate], None]:
+def progress_hook(core: Core, job: Job, on_progress: Callable[[Job], None] | None) -> Callable[[JobUpdate], None]:
     """Apply a flow's intermediate updates (a streaming submit) to the job as they come, and report them."""
 
     def hook(update: JobUpdate) -> None:
-        current = core.record(apply_update(core.jobs.get(job.id, job), update))
+        current = core.record(apply_update(core.job(job.id), update, core.now()))
         if on_progress is not None:
             on_progress(current)
 
@@ -57,7 +57,7 @@ class CharacterPlan:
 
 
 def character_plan(
-    core: _Core,
+    core: Core,
     *,
     url: str | None,
     from_task: str | Job | None,
@@ -84,7 +84,7 @@ def character_plan(
     return CharacterPlan(request, spec, dialect, core.connection(spec))
 
 
-def _character_spec(core: _Core, model: str | None, provider: str | None) -> ModelSpec:
+def _character_spec(core: Core, model: str | None, provider: str | None) -> ModelSpec:
     if model is not None:
         spec = core.catalog.resolve(model, provider)
         if not spec.characters.supported:
@@ -111,11 +111,11 @@ def _character_spec(core: _Core, model: str | None, provider: str | None) -> Mod
     )
 
 
-def _task_id(core: _Core, from_task: str | Job | None, problems: list[Problem]) -> str | None:
+def _task_id(core: Core, from_task: str | Job | None, problems: list[Problem]) -> str | None:
     """A vidgate Job (or its id) becomes the provider's task id; any other string is sent as given."""
     if from_task is None:
         return None
-    job = from_task if isinstance(from_task, Job) else core.jobs.get(from_task)
+    job = from_task if isinstance(from_task, Job) else _stored(core, from_task)
     if job is None:
         return str(from_task)
     if job.provider_task_id is None:
@@ -130,11 +130,20 @@ def _task_id(core: _Core, from_task: str | Job | None, problems: list[Problem]) 
     return job.provider_task_id
 
 
-def remember(core: _Core, character: Character) -> Character:
+def _stored(core: Core, job_id: str) -> Job | None:
+    from vidgate.store import JobNotFoundError
+
+    try:
+        return core.store.get(job_id)
+    except JobNotFoundError:
+        return None
+
+
+def remember(core: Core, character: Character) -> Character:
     return CharacterRegistry.at_home(core.env).add(character)
 
 
-def characters(core: _Core) -> list[Character]:
+def characters(core: Core) -> list[Character]:
     return CharacterRegistry.at_home(core.env).all()
 
 
@@ -147,7 +156,7 @@ class DiscoveryPlan:
     connection: Connection
 
 
-def discovery_plan(core: _Core, provider: str | None) -> DiscoveryPlan:
+def discovery_plan(core: Core, provider: str | None) -> DiscoveryPlan:
     """The provider to ask (default: the first with a model list) and the catalog models on the same host."""
     catalog = core.catalog
     listing = [p for p in catalog.providers.values() if p.models_path]
@@ -169,7 +178,7 @@ def discovery_plan(core: _Core, provider: str | None) -> DiscoveryPlan:
     return DiscoveryPlan(chosen.name, chosen.models_path, scope, get_dialect(own.dialect), core.connection(own))
 
 
-def discovery(core: _Core, plan: DiscoveryPlan, remote: list[RemoteModel]) -> Discovery:
+def discovery(core: Core, plan: DiscoveryPlan, remote: list[RemoteModel]) -> Discovery:
     return compare(
         plan.provider,
         plan.connection.base_url,

@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
 
 class VidgateError(Exception):
-    """Root of every error vidgate raises."""
+    """Root of every error vidgate raises. ``job`` is the job it concerns, where there is one (e.g. a create
+    that failed: the job as recorded — pending, unknown or failed)."""
+
+    job: Job | None = None
 
 
 class RequestError(VidgateError):
@@ -145,6 +148,8 @@ class DownloadError(VidgateError):
 
 
 class JobFailedError(VidgateError):
+    job: Job
+
     def __init__(self, job: Job) -> None:
         self.job = job
         err = job.error

@@ -203,10 +203,28 @@ class Job(BaseModel):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     version: int = Field(default=0, ge=0, description="Optimistic-concurrency version; 0 = never stored")
+    polls: int = Field(default=0, ge=0, description="Status checks made so far (drives the polling policy)")
+    submit_attempts: int = Field(default=0, ge=0, description="Creates sent to the provider for this job")
 
     @property
     def video(self) -> Asset | None:
         return next((a for a in self.assets if a.kind == "video"), None)
+
+    @property
+    def done(self) -> bool:
+        """Final, and for a success the video is saved: nothing left for vidgate to do."""
+        if not self.status.terminal:
+            return False
+        video = self.video
+        return self.status is not JobStatus.succeeded or video is None or video.path is not None
+
+
+class JobEvent(BaseModel):
+    """What the engine tells listeners. ``completed`` and ``failed`` fire exactly once per job."""
+
+    kind: Literal["progress", "completed", "failed", "downloaded", "unknown"]
+    job: Job
+    at: datetime = Field(default_factory=utcnow)
 
 
 class Character(BaseModel):

@@ -341,7 +341,7 @@ def test_a_stream_cut_mid_way_leaves_an_unknown_job_that_says_it_cannot_be_polle
         with pytest.raises(TransportError):
             c.submit("a fox", model="sora_video2", on_progress=seen.append)
         assert [j.progress for j in seen] == [0, 30]
-        (job,) = c._core.jobs.values()
+        (job,) = c.store.list_jobs().jobs
         assert job.status is JobStatus.unknown and job.provider_task_id == "task_cut" and job.progress == 30
         with pytest.raises(ProtocolError, match="cannot be queried"):
             c.get(job)

@@ -114,5 +114,5 @@ def test_a_read_timeout_after_sending_leaves_the_job_unknown() -> None:
     with make_client(httpx.MockTransport(hang), FakeTime()) as client:
         with pytest.raises(TransportError):
             client.submit("x", model="sora-2")
-        (job,) = client._core.jobs.values()
+        (job,) = client.store.list_jobs().jobs
     assert job.status is JobStatus.unknown and job.provider_task_id is None

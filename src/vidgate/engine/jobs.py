@@ -21,10 +21,11 @@ def apply_update(job: Job, update: JobUpdate, now: datetime | None = None) -> Jo
     status = update.status
     if status is not None:
         changes["status"] = status
+        # Our own clock, not the provider's (it may be skewed); the provider's times stay in the raw body.
         if status is JobStatus.running and job.started_at is None:
-            changes["started_at"] = update.started_at or now
+            changes["started_at"] = now
         if status.terminal:
-            changes["completed_at"] = update.finished_at or now
+            changes["completed_at"] = now
     if update.progress is not None:
         changes["progress"] = max(job.progress, update.progress)
     if status is JobStatus.succeeded:

@@ -20,10 +20,10 @@ from vidgate.providers import Connection, Dialect, get_dialect
 from vidgate.types import Asset, Job, JobStatus
 
 if TYPE_CHECKING:
-    from vidgate.client import _Core
+    from vidgate.engine.core import Core
 
 
-def download_target(core: _Core, job: Job, variant: str) -> tuple[Asset, httpx.Request, ModelSpec]:
+def download_target(core: Core, job: Job, variant: str) -> tuple[Asset, httpx.Request, ModelSpec]:
     """The asset of kind ``variant`` and the request that fetches it, or ``DownloadError`` saying why not."""
     if job.status is not JobStatus.succeeded:
         raise DownloadError(f"job {job.id} has no finished video (status {job.status.value})")
@@ -38,7 +38,7 @@ def download_target(core: _Core, job: Job, variant: str) -> tuple[Asset, httpx.R
     return asset, get_dialect(spec.dialect).download_request(asset, core.connection(spec)), spec
 
 
-def operation(core: _Core, spec: ModelSpec, op: str) -> Dialect:
+def operation(core: Core, spec: ModelSpec, op: str) -> Dialect:
     """The dialect of ``spec`` when it speaks ``op``; else a ``ValidationError`` naming models that do."""
     dialect = get_dialect(spec.dialect)
     if op not in dialect.operations:
@@ -57,7 +57,7 @@ def operation(core: _Core, spec: ModelSpec, op: str) -> Dialect:
     return dialect
 
 
-def remix_plan(core: _Core, job: Job | str, prompt: str) -> tuple[Job, ModelSpec, Dialect, Connection]:
+def remix_plan(core: Core, job: Job | str, prompt: str) -> tuple[Job, ModelSpec, Dialect, Connection]:
     """Check a remix before any I/O: the model remixes, the source video is finished, not retired."""
     source = core.job(job)
     spec = core.spec_of(source)
@@ -89,7 +89,7 @@ def remix_plan(core: _Core, job: Job | str, prompt: str) -> tuple[Job, ModelSpec
     return source, spec, operation(core, spec, "remix"), core.connection(spec)
 
 
-def remix_job(core: _Core, source: Job, prompt: str) -> Job:
+def remix_job(core: Core, source: Job, prompt: str) -> Job:
     request = source.request.model_copy(update={"prompt": prompt, "images": []}) if source.request else None
     warning = f"remix of job {source.id} (provider video {source.provider_task_id})"
     job = Job(
@@ -99,11 +99,14 @@ def remix_job(core: _Core, source: Job, prompt: str) -> Job:
         request=request,
         idempotency_key=uuid.uuid4().hex,
         warnings=[*source.warnings, warning] if source.warnings else [warning],
+        credentials_ref=source.credentials_ref,
+        created_at=core.now(),
+        updated_at=core.now(),
     )
-    return core.record(job)
+    return core.create(job)
 
 
-def list_plan(core: _Core, where: str) -> tuple[ModelSpec, Dialect, Connection]:
+def list_plan(core: Core, where: str) -> tuple[ModelSpec, Dialect, Connection]:
     """``where`` is a provider name (``openai``) or a model (``relay-openai/sora-2``)."""
     if where in core.catalog.providers:
         specs = core.catalog.by_provider(where)
@@ -113,7 +116,7 @@ def list_plan(core: _Core, where: str) -> tuple[ModelSpec, Dialect, Connection]:
     return spec, operation(core, spec, "list"), core.connection(spec)
 
 
-def delete_plan(core: _Core, job: Job | str) -> tuple[Job, ModelSpec, Dialect, Connection]:
+def delete_plan(core: Core, job: Job | str) -> tuple[Job, ModelSpec, Dialect, Connection]:
     target = core.job(job)
     spec = core.spec_of(target)
     dialect = operation(core, spec, "delete")

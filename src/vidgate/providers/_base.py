@@ -125,6 +125,13 @@ class Dialect:
         raise NotImplementedError
 
     operations: ClassVar[frozenset[str]] = frozenset()  # extra flows this dialect speaks: remix, list, delete
+    # True when the provider deduplicates creates by the idempotency key we send (e.g. Zhipu's request_id):
+    # a create whose outcome is unknown may then be sent again safely.
+    dedups_creates: ClassVar[bool] = False
+
+    def is_duplicate_create(self, exc: Exception) -> bool:
+        """True when ``exc`` says the provider already has a create with our idempotency key."""
+        return False
 
     def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
         """Checks only this wire protocol needs, run with ``catalog.check`` before any I/O. Default: none."""

@@ -191,6 +191,12 @@ def _ordered(prepared: Prepared) -> list[Any]:
 class Zhipu(Dialect):
     name = "zhipu"
     Options = ZhipuOptions
+    # request_id carries vidgate's idempotency key and a repeated request_id is refused (1231), so a create
+    # whose outcome is unknown can be sent again: accepted = the first never landed; 1231 = it did.
+    dedups_creates = True
+
+    def is_duplicate_create(self, exc: Exception) -> bool:
+        return isinstance(exc, ProviderHTTPError) and exc.code == "1231"
 
     def create_body(self, prepared: Prepared) -> dict[str, Any]:
         req, spec = prepared.request, prepared.spec

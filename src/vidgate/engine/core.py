@@ -1,0 +1,489 @@
+"""What ``Client``, ``AsyncClient`` and the worker share: configuration, checking and durable job bookkeeping.
+
+No network I/O happens here. Every job change goes through the store (compare-and-set), so a job
+submitted by one process can be polled, downloaded and watched by another, and exactly one writer
+moves a job into a final state — which is when the ``completed`` / ``failed`` event fires.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vidgate import _account
+from vidgate.catalog import Catalog, ModelSpec, load_catalog
+from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
+from vidgate.catalog.validate import fit as fit_request
+from vidgate.credentials import ambient_token, fill_base_url, resolve_settings
+from vidgate.engine.budget import Budgets
+from vidgate.engine.jobs import apply_update
+from vidgate.engine.operations import EXTENSIONS
+from vidgate.engine.operations import operation as dialect_for
+from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
+from vidgate.errors import (
+    AuthenticationError,
+    MissingCredentialsError,
+    ProviderHTTPError,
+    ProviderServerError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+)
+from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect
+from vidgate.providers._base import ChunkTransform
+from vidgate.store import JobStore, MemoryStore, StaleJobError
+from vidgate.store.errors import JobNotFoundError
+from vidgate.types import Asset, ErrorCode, Job, JobError, JobEvent, JobStatus, VideoRequest, utcnow
+
+_REQUEST_FIELDS = set(VideoRequest.model_fields)
+TRANSIENT_RETRY_S = 5.0
+CREATE_RETRY_S = 10.0
+MAX_CREATE_ATTEMPTS = 5
+RECONCILE_AFTER_S = 120.0  # a crashed create is looked at again after this (dedup dialects / opted-in jobs)
+QUEUE_ALLOWANCE = 3.0  # a job may wait in the provider's queue this many deadlines before it expires
+EventListener = Callable[[JobEvent], None]
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    settings: Mapping[str, str] = field(default_factory=dict)  # the provider's extra settings (project, region)
+
+
+@dataclass
+class Submission:
+    """A checked request, ready to send, with what vidgate noticed on the way."""
+
+    prepared: Prepared
+    dialect: Dialect
+    connection: Connection
+    warnings: list[str]
+    changes: list[Change]
+
+
+class Core:
+    """Configuration, checking, and every job transition (persisted through the store)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        providers: Mapping[str, ProviderSettings] | None,
+        catalog: Catalog | None,
+        env: Mapping[str, str] | None,
+        allow_retired: bool,
+        poll_policy: PollPolicy = DEFAULT_POLICY,
+        clock: Callable[[], float],
+        rand: Callable[[], float],
+        store: JobStore | None = None,
+        downloads_dir: str | os.PathLike[str] | None = None,
+        budgets: Budgets | None = None,
+    ) -> None:
+        self.catalog = catalog or load_catalog()
+        self.base_url = base_url
+        self.api_key = api_key
+        self.providers = dict(providers or {})
+        self.env = os.environ if env is None else env
+        self.allow_retired = allow_retired
+        self.poll_policy = poll_policy
+        self.clock = clock
+        self.rand = rand
+        self.store: JobStore = store if store is not None else MemoryStore()
+        self.downloads_dir = Path(downloads_dir) if downloads_dir is not None else None
+        self.budgets = budgets or Budgets()
+        self.listeners: list[EventListener] = []
+        self._hints: dict[str, float | None] = {}  # the provider's last poll-after hint per job, seconds
+        self._seen: dict[str, tuple[int, JobStatus, int]] = {}  # version, status, progress last read or written
+        self._wall0, self._mono0 = utcnow(), clock()
+
+    # -------------------------------------------------------------- time
+
+    def now(self) -> datetime:
+        """Wall time driven by the injected clock, so tests that fake the clock fake persisted times too."""
+        return self._wall0 + timedelta(seconds=self.clock() - self._mono0)
+
+    def seconds_until(self, when: datetime | None) -> float:
+        return 0.0 if when is None else max(0.0, (when - self.now()).total_seconds())
+
+    # -------------------------------------------------------------- configuration
+
+    def connection(self, spec: ModelSpec) -> Connection:
+        provider = self.catalog.provider_of(spec)
+        settings = self.providers.get(provider.name, ProviderSettings())
+        base_url = settings.base_url or self.base_url or self.env.get(provider.base_url_env) or provider.base_url
+        api_key = settings.api_key or self.api_key or self.env.get(provider.api_key_env)
+        ambient = provider.ambient_credentials if not api_key else None
+        if ambient:
+            api_key = ambient_token(ambient)  # e.g. Google Application Default Credentials, refreshed as needed
+        if not api_key:
+            raise MissingCredentialsError(provider.name, provider.api_key_env)
+        values = resolve_settings(provider, settings.settings, self.env, ambient)
+        base_url = fill_base_url(base_url, values)
+        return Connection(provider=provider, base_url=base_url, api_key=api_key, settings=values)
+
+    def credentials_ref(self, spec: ModelSpec) -> str:
+        """Where the key comes from (an environment variable name), never the key itself."""
+        provider = self.catalog.provider_of(spec)
+        if self.env.get(provider.api_key_env) or not provider.ambient_credentials:
+            return provider.api_key_env
+        return f"ambient:{provider.ambient_credentials}"
+
+    # -------------------------------------------------------------- checking
+
+    def build_request(self, prompt: str | None, request: VideoRequest | None, fields: dict[str, Any]) -> VideoRequest:
+        unknown = set(fields) - _REQUEST_FIELDS
+        if unknown:
+            raise TypeError(f"unknown request field(s) {sorted(unknown)}; known: {sorted(_REQUEST_FIELDS)}")
+        if request is not None:
+            return request.model_copy(update=fields) if fields else request
+        return VideoRequest(prompt=prompt or "", **fields)
+
+    def prepare(self, request: VideoRequest, *, fit: bool = False, idempotency_key: str | None = None) -> Submission:
+        """Check the request (every problem at once) and resolve where it goes. No I/O."""
+        spec = self.catalog.resolve(request.model)
+        request, character_problems = _account.apply_characters(request, spec, self.env)
+        changes: list[Change] = []
+        if fit:
+            request, changes = fit_request(request, spec)
+        dialect = get_dialect(spec.dialect)
+        report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
+        report.problems.extend(dialect.preflight(request, spec, report.images))
+        report.problems[:0] = character_problems
+        if not report.ok:
+            raise ValidationError(report.problems, spec.key)
+        connection = self.connection(spec)
+        prepared = Prepared(
+            request=request,
+            spec=spec,
+            images=report.images,
+            roles=assign_roles(report.images, spec),
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+        )
+        warnings = report.warnings + [f"fit: {c.explain()}" for c in changes]
+        return Submission(prepared, dialect, connection, warnings, changes)
+
+    def operation(self, spec: ModelSpec, op: str) -> Dialect:
+        """The dialect of ``spec`` when it speaks ``op``, else a ``ValidationError`` (see engine.operations)."""
+        return dialect_for(self, spec, op)
+
+    # -------------------------------------------------------------- the store
+
+    def new_job(self, sub: Submission, *, resubmit_if_unknown: bool = False, due: bool = False) -> tuple[Job, bool]:
+        """Persist the job row *before* the provider call. ``created=False``: the key had a job already."""
+        spec = sub.prepared.spec
+        now = self.now()
+        job = Job(
+            id="job_" + uuid.uuid4().hex[:24],
+            provider=spec.provider,
+            model=spec.key,
+            request=sub.prepared.request,
+            idempotency_key=sub.prepared.idempotency_key,
+            warnings=sub.warnings,
+            credentials_ref=self.credentials_ref(spec),
+            resubmit_if_unknown=resubmit_if_unknown,
+            next_poll_at=now if due else None,
+            created_at=now,
+            updated_at=now,
+        )
+        result = self.store.create(job)
+        return self._remember(result.job), result.created
+
+    def create(self, job: Job) -> Job:
+        return self._remember(self.store.create(job).job)
+
+    def job(self, job: Job | str) -> Job:
+        """The stored job (the store is the truth); a ``Job`` never stored is returned as given."""
+        job_id = job.id if isinstance(job, Job) else job
+        try:
+            return self._remember(self.store.get(job_id))
+        except JobNotFoundError:
+            if isinstance(job, Job):
+                return job
+            raise
+
+    def _remember(self, job: Job) -> Job:
+        self._seen[job.id] = (job.version, job.status, job.progress)
+        return job
+
+    def record(self, job: Job, *, quiet: bool = False) -> Job:
+        """Save ``job``; when another process got there first, the stored job wins and is returned.
+
+        Fires ``completed`` / ``failed`` when this save is the one that made the job final (the store's
+        compare-and-set lets exactly one writer do that), and ``progress`` when status or progress moved.
+        """
+        seen = self._seen.get(job.id)
+        if seen is None or seen[0] != job.version:
+            try:
+                stored = self.store.get(job.id)
+                seen = (stored.version, stored.status, stored.progress)
+            except JobNotFoundError:
+                seen = None
+        try:
+            saved = self._remember(self.store.save(job))
+        except StaleJobError:
+            return self.job(job.id)
+        if seen is not None and not quiet:
+            _, status, progress = seen
+            if not status.terminal and saved.status.terminal:
+                self.emit("completed" if saved.status is JobStatus.succeeded else "failed", saved)
+            elif (status, progress) != (saved.status, saved.progress):
+                self.emit("progress", saved)
+        return saved
+
+    def emit(self, kind: str, job: Job) -> None:
+        event = JobEvent(kind=kind, job=job, at=self.now())  # type: ignore[arg-type]
+        for listener in list(self.listeners):
+            listener(event)
+
+    def spec_of(self, job: Job) -> ModelSpec:
+        return self.catalog.resolve(job.model)
+
+    # -------------------------------------------------------------- submit outcomes
+
+    def sending(self, job: Job) -> Job:
+        """Recorded just before a create leaves: the job is ``unknown`` until the answer is recorded, so a crash
+        in between leaves it for reconciliation (or a person), never for a blind resubmit."""
+        now = self.now()
+        retry = get_dialect(self.spec_of(job).dialect).dedups_creates or job.resubmit_if_unknown
+        return self.record(
+            job.model_copy(
+                update={
+                    "status": JobStatus.unknown,
+                    "submit_attempts": job.submit_attempts + 1,
+                    "updated_at": now,
+                    "next_poll_at": now + timedelta(seconds=RECONCILE_AFTER_S) if retry else None,
+                }
+            ),
+            quiet=True,
+        )
+
+    def accepted(self, job: Job, update: JobUpdate) -> Job:
+        job = apply_update(job.model_copy(update={"submitted_at": self.now(), "error": None}), update, self.now())
+        self.note_hint(job, update)
+        return self.record(self.scheduled(job, update.poll_after))
+
+    def create_failed(self, job: Job, exc: Exception) -> Job:
+        """After a create raised: refused for sure, not sent at all (retry later), or unknown (never resubmit)."""
+        now = self.now()
+        if isinstance(exc, ProviderHTTPError) and not isinstance(exc, RateLimitError | ProviderServerError):
+            code = ErrorCode.auth if isinstance(exc, AuthenticationError) else ErrorCode.invalid_request
+            error = JobError(code=code, message=str(exc), retryable=False, raw=exc.body)
+            return self.record(apply_update(job, JobUpdate(status=JobStatus.failed, error=error), now))
+        not_sent = isinstance(exc, RateLimitError) or (
+            isinstance(exc, TransportError) and isinstance(exc.__cause__, httpx.ConnectError)
+        )
+        if not_sent:
+            if job.submit_attempts >= MAX_CREATE_ATTEMPTS:
+                error = JobError(code=ErrorCode.rate_limited, message=f"create refused: {exc}", retryable=True)
+                return self.record(apply_update(job, JobUpdate(status=JobStatus.failed, error=error), now))
+            wait = exc.retry_after if isinstance(exc, RateLimitError) and exc.retry_after else CREATE_RETRY_S
+            error = JobError(
+                code=ErrorCode.rate_limited, message=f"not accepted yet ({exc}); will retry", retryable=True
+            )
+            return self.record(job.model_copy(update={"status": JobStatus.pending, "error": error, "updated_at": now,
+                                                      "next_poll_at": now + timedelta(seconds=wait)}))  # fmt: skip
+        return self.unknown_outcome(job, exc)
+
+    def unknown_outcome(self, job: Job, exc: Exception | str) -> Job:
+        """A create that may or may not have reached the provider. Never resubmitted blindly: a dialect that
+        deduplicates creates by our key is asked again; a job that opted in is resubmitted; others wait for a
+        person (``vidgate jobs list --status unknown``)."""
+        now = self.now()
+        dialect = get_dialect(self.spec_of(job).dialect)
+        retry = dialect.dedups_creates or job.resubmit_if_unknown
+        how = (
+            "vidgate will ask again with the same idempotency key (the provider deduplicates)"
+            if dialect.dedups_creates
+            else "it will be resubmitted (opted in; may be paid twice)"
+            if job.resubmit_if_unknown
+            else "check the provider's console, then `vidgate jobs retry` or `vidgate jobs cancel`"
+        )
+        error = JobError(code=ErrorCode.provider_error, message=f"submit outcome unknown ({exc}); {how}")
+        job = job.model_copy(
+            update={
+                "status": JobStatus.unknown,
+                "updated_at": now,
+                "error": error,
+                "next_poll_at": now + timedelta(seconds=CREATE_RETRY_S) if retry else None,
+            }
+        )
+        saved = self.record(job)
+        self.emit("unknown", saved)
+        return saved
+
+    # -------------------------------------------------------------- polling
+
+    def note_hint(self, job: Job, update: JobUpdate) -> None:
+        self._hints[job.id] = update.poll_after
+
+    def server_hint(self, job: Job) -> float | None:
+        """The provider's own poll-after hint from its last answer (e.g. ``openai-poll-after-ms``), once."""
+        return self._hints.pop(job.id, None)
+
+    def latency(self, job: Job) -> float:
+        spec = self.spec_of(job)
+        req = job.request
+        if req is None:
+            return spec.typical_latency_s
+        duration = effective_duration(req, spec)
+        adjustments = [
+            (all(matches(field_value(req, k, duration), v) for k, v in a.when.items()), a.add_s)
+            for a in spec.latency_adjust
+        ]
+        return expected_latency(spec.typical_latency_s, adjustments)
+
+    def running_for(self, job: Job) -> float:
+        """Seconds since the provider started rendering (or accepted the job): queued time does not count."""
+        since = job.started_at or job.submitted_at or job.created_at
+        return max(0.0, (self.now() - since).total_seconds())
+
+    def _deadline(self, job: Job, timeout: float | None) -> tuple[float, float]:
+        """(the limit in seconds, seconds used against it). Queued jobs get ``QUEUE_ALLOWANCE`` deadlines."""
+        deadline = timeout if timeout is not None else self.spec_of(job).deadline_s
+        if job.started_at is not None or job.status is JobStatus.running:
+            return deadline, self.running_for(job)
+        waited = (self.now() - (job.submitted_at or job.created_at)).total_seconds()
+        return (deadline if timeout is not None else deadline * QUEUE_ALLOWANCE), waited
+
+    def overdue(self, job: Job, timeout: float | None = None) -> float | None:
+        """The deadline that passed, or None."""
+        limit, used = self._deadline(job, timeout)
+        return limit if used >= limit else None
+
+    def time_left(self, job: Job, timeout: float | None = None) -> float:
+        limit, used = self._deadline(job, timeout)
+        return max(0.0, limit - used)
+
+    def delay(self, job: Job, hint: float | None) -> float:
+        return next_delay(
+            typical_latency_s=self.latency(job),
+            elapsed_s=self.running_for(job),
+            attempt=job.polls,
+            server_hint_s=hint,
+            rand=self.rand(),
+            policy=self.poll_policy,
+        )
+
+    def scheduled(self, job: Job, hint: float | None = None) -> Job:
+        """``job`` with ``next_poll_at`` set: the next status check, a download now, or nothing when done."""
+        if job.done:
+            when = None
+        elif job.status.terminal:
+            when = self.now()  # succeeded, video not saved yet: download
+        else:
+            when = self.now() + timedelta(seconds=self.delay(job, hint))
+        return job.model_copy(update={"next_poll_at": when})
+
+    def polled(self, job: Job, update: JobUpdate) -> Job:
+        job = apply_update(job.model_copy(update={"polls": job.polls + 1}), update, self.now())
+        return self.record(self.scheduled(job, update.poll_after))
+
+    def poll_failed(self, job: Job, exc: Exception) -> Job:
+        """A status check that failed for a passing reason (429, 5xx, network) is simply tried again later."""
+        wait = transient_delay(exc)
+        if wait is None:
+            raise exc
+        floor = self.delay(job, None)
+        return self.record(job.model_copy(update={"next_poll_at": self.now() + timedelta(seconds=max(wait, floor))}))
+
+    def expire(self, job: Job, deadline: float) -> Job:
+        error = JobError(
+            code=ErrorCode.timeout,
+            message=f"no final state after {deadline:g} s (raw status {job.raw_status!r}); the provider task "
+            f"{job.provider_task_id} may still finish: `vidgate jobs retry {job.id}` looks again",
+            retryable=True,
+        )
+        job = apply_update(job, JobUpdate(status=JobStatus.expired, error=error), self.now())
+        return self.record(job.model_copy(update={"next_poll_at": None}))
+
+    def cancelled(self, job: Job, update: JobUpdate) -> Job:
+        """Apply a cancel's answer; a provider that only acknowledged leaves the job to the next status check."""
+        return self.record(apply_update(job, update, self.now()))
+
+    def cancel_plan(self, job: Job | str) -> tuple[Job, ModelSpec, Dialect, Connection] | None:
+        """What a cancel needs, or None when there is nothing to cancel (final, or never accepted)."""
+        target = self.job(job)
+        if target.status.terminal or target.provider_task_id is None:
+            return None
+        spec = self.spec_of(target)
+        return target, spec, self.operation(spec, "cancel"), self.connection(spec)
+
+    # -------------------------------------------------------------- downloads
+
+    def out_path(self, job: Job, out: str | os.PathLike[str] | None, asset: Asset | None = None) -> Path:
+        """``out`` when given; else a sanitised name inside the downloads directory (never outside it)."""
+        if out is not None:
+            return Path(out)
+        base = self.downloads_dir or Path.cwd()
+        if asset is not None and asset.kind != "video":
+            name = f"{job.id}.{asset.kind}.{EXTENSIONS.get(asset.mime_type or '', 'bin')}"
+        else:
+            name = f"{job.id}.mp4"
+        return safe_join(base, name)
+
+    def expected_duration(self, job: Job) -> float | None:
+        return effective_duration(job.request, self.spec_of(job)) if job.request else None
+
+    def refreshed(self, job: Job, update: JobUpdate) -> Job:
+        """A finished job with the fresh result URLs a new status answer carries (the old ones expired)."""
+        fresh = {a.kind: a for a in update.assets}
+        assets = [
+            a.model_copy(update={"url": fresh[a.kind].url, "expires_at": fresh[a.kind].expires_at})
+            if a.kind in fresh and a.path is None
+            else a
+            for a in job.assets
+        ]
+        return self.record(job.model_copy(update={"assets": assets, "updated_at": self.now()}))
+
+    def downloaded(self, job: Job, old: Asset, new: Asset) -> Job:
+        assets = [new if a is old else a for a in job.assets]
+        job = job.model_copy(update={"assets": assets, "updated_at": self.now()})
+        saved = self.record(job.model_copy(update={"next_poll_at": None} if job.done else {}))
+        if new.kind == "video":
+            self.emit("downloaded", saved)
+        return saved
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_join(directory: Path, name: str) -> Path:
+    """``directory/name`` with ``name`` reduced to safe characters; refuses anything resolving outside."""
+    clean = _UNSAFE.sub("_", name).lstrip(".") or "video.mp4"
+    path = (directory / clean).resolve()
+    if directory.resolve() not in path.parents:
+        raise ValueError(f"refusing to write {name!r} outside {directory}")
+    return path
+
+
+def transform_for(spec: ModelSpec, asset: Asset) -> Callable[[], ChunkTransform] | None:
+    """A fresh decoder per download attempt when the dialect's result is not the body itself (inline base64)."""
+    dialect = get_dialect(spec.dialect)
+    if dialect.download_transform(asset) is None:
+        return None
+
+    def make() -> ChunkTransform:
+        decoder = dialect.download_transform(asset)
+        assert decoder is not None
+        return decoder
+
+    return make
+
+
+def transient_delay(exc: Exception) -> float | None:
+    """How long to wait before retrying a status check that failed, or None when it must not be retried."""
+    if isinstance(exc, RateLimitError):
+        return exc.retry_after if exc.retry_after is not None else TRANSIENT_RETRY_S
+    if isinstance(exc, ProviderServerError | TransportError):
+        return TRANSIENT_RETRY_S
+    return None
