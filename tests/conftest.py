@@ -17,6 +17,22 @@ from vidgate.engine.polling import PollPolicy
 FAST = 0.003
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vidgate_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test (and CLI subprocess) keeps its job store and registries in a temp dir, never in ~/.vidgate."""
+    import os
+
+    home = tmp_path_factory.mktemp("vidgate-home")
+    old = os.environ.get("VIDGATE_HOME")
+    os.environ["VIDGATE_HOME"] = str(home)
+    os.environ.pop("VIDGATE_DATABASE_URL", None)
+    yield home
+    if old is None:
+        os.environ.pop("VIDGATE_HOME", None)
+    else:
+        os.environ["VIDGATE_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[EmulatorServer]:
     with EmulatorServer(EmulatorConfig(time_scale=FAST)) as server:

@@ -17,6 +17,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -112,6 +113,14 @@ class Client:
     def on_event(self, listener: Callable[[JobEvent], None]) -> None:
         """Call ``listener`` for every progress, completed, failed, downloaded and unknown event."""
         self._core.listeners.append(listener)
+
+    def now(self) -> datetime:
+        """The client's wall clock (driven by the injected ``clock``): what leases and schedules use."""
+        return self._core.now()
+
+    def job(self, job_id: str) -> Job:
+        """The job as stored (``JobNotFoundError`` when there is none)."""
+        return self._core.job(job_id)
 
     def prepare(self, prompt: str | None = None, *, request: VideoRequest | None = None, fit: bool = False,
                 **fields: Any) -> Submission:  # fmt: skip
@@ -248,6 +257,7 @@ class Client:
         asset, request, spec = download_target(core, job, variant)
         expect: Expect = "video" if asset.kind == "video" else "image"
         path = core.out_path(job, out, asset)
+        core.download_started(job, asset)
         got = download_sync(
             self._http, request, path, spec.provider, on_bytes, expect=expect, transform=transform_for(spec, asset)
         )
@@ -521,6 +531,7 @@ class AsyncClient:
         asset, request, spec = download_target(core, job, variant)
         expect: Expect = "video" if asset.kind == "video" else "image"
         path = core.out_path(job, out, asset)
+        core.download_started(job, asset)
         got = await download_async(
             self._http, request, path, spec.provider, on_bytes, expect=expect, transform=transform_for(spec, asset)
         )

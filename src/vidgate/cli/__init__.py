@@ -8,7 +8,9 @@ from vidgate.cli.characters import characters_app
 from vidgate.cli.docs import docs
 from vidgate.cli.emulate import emulate
 from vidgate.cli.generate import generate
+from vidgate.cli.jobs import jobs_app
 from vidgate.cli.models import models
+from vidgate.cli.worker import worker
 
 app = typer.Typer(
     name="vidgate",
@@ -22,6 +24,8 @@ app.command()(models)
 app.command()(emulate)
 app.command()(docs)
 app.add_typer(characters_app, name="characters")
+app.add_typer(jobs_app, name="jobs")
+app.command()(worker)
 
 
 def main() -> None:

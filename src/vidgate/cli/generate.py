@@ -25,6 +25,7 @@ from vidgate.cli._common import err, out, reported
 from vidgate.client import Client
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.errors import JobFailedError, RequestError
+from vidgate.store import open_store
 from vidgate.types import ImageInput, ImageRole, Job, JobStatus, Shot
 
 EMULATOR_TIME_SCALE = 0.05  # the built-in emulator runs jobs 20x faster than the real provider
@@ -161,6 +162,17 @@ def generate(
             "(skips the private-address check; repeatable)",
         ),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            envvar="VIDGATE_DATABASE_URL",
+            help="Job store: SQLite path or postgresql:// URL (default $VIDGATE_HOME/vidgate.db)",
+        ),
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option(help="Submit, print the job id and exit; `vidgate jobs watch` / a worker finishes it")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")] = False,
 ) -> None:
     """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider."""
@@ -197,6 +209,7 @@ def generate(
                 poll_policy=policy,
                 allow_retired=allow_retired,
                 allow_image_hosts=allow_image_host or (),
+                store=open_store(store),
             )
         )
         stack.callback(live.stop)
@@ -218,6 +231,10 @@ def generate(
                     err.print(line, markup=False)
 
         job = client.send(sub, on_progress=on_progress)  # synchronous dialects report while sending
+        if detach:
+            payload = {"ok": True, "job": {"id": job.id, "status": job.status.value, "model": job.model}}
+            out.print(json.dumps(payload) if as_json else f"submitted {job.id} ({job.status.value})")
+            return
         on_progress(job)
         job = client.wait(job, timeout=timeout, on_progress=on_progress)
         if job.status is not JobStatus.succeeded:

@@ -400,7 +400,7 @@ class Core:
         error = JobError(
             code=ErrorCode.timeout,
             message=f"no final state after {deadline:g} s (raw status {job.raw_status!r}); the provider task "
-            f"{job.provider_task_id} may still finish: `vidgate jobs retry {job.id}` looks again",
+            f"{job.provider_task_id} may still finish there; `vidgate jobs retry {job.id}` submits a new job",
             retryable=True,
         )
         job = apply_update(job, JobUpdate(status=JobStatus.expired, error=error), self.now())
@@ -445,7 +445,19 @@ class Core:
         ]
         return self.record(job.model_copy(update={"assets": assets, "updated_at": self.now()}))
 
+    def download_started(self, job: Job, asset: Asset) -> None:
+        self.store.record_event(job.id, "download_started", at=self.now(), detail={"kind": asset.kind})
+
+    def cancel_locally(self, job: Job, reason: str) -> Job:
+        """Stop tracking a job the provider cannot cancel (or never accepted); it is ``cancelled`` here."""
+        error = JobError(code=ErrorCode.cancelled, message=reason)
+        job = apply_update(job, JobUpdate(status=JobStatus.cancelled, error=error), self.now())
+        return self.record(job.model_copy(update={"next_poll_at": None}))
+
     def downloaded(self, job: Job, old: Asset, new: Asset) -> Job:
+        self.store.record_event(
+            job.id, "download_completed", at=self.now(), detail={"kind": new.kind, "bytes": new.size_bytes}
+        )
         assets = [new if a is old else a for a in job.assets]
         job = job.model_copy(update={"assets": assets, "updated_at": self.now()})
         saved = self.record(job.model_copy(update={"next_poll_at": None} if job.done else {}))
