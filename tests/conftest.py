@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.pg import pg_server  # noqa: F401  (session fixture: a real PostgreSQL for any test)
 from vidgate.client import Client
 from vidgate.emulator import EmulatorConfig, EmulatorServer
 from vidgate.engine.polling import PollPolicy
