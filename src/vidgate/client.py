@@ -54,9 +54,9 @@ def _core(store: JobStore | str | os.PathLike[str] | None, rate_limits: Mapping[
 
 
 def _duplicate(core: Core, job: Job, exc: Exception) -> Job:
+    """The provider says it already has our create (same idempotency key) but not under which task id."""
     return core.unknown_outcome(
-        job.model_copy(update={"next_poll_at": None, "resubmit_if_unknown": False}),
-        f"the provider already has this request ({exc}) but did not say its task id",
+        job, f"the provider already has this request ({exc}) but did not say its task id", retry=False
     )
 
 

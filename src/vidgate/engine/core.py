@@ -294,19 +294,20 @@ class Core:
                                                       "next_poll_at": now + timedelta(seconds=wait)}))  # fmt: skip
         return self.unknown_outcome(job, exc)
 
-    def unknown_outcome(self, job: Job, exc: Exception | str) -> Job:
+    def unknown_outcome(self, job: Job, exc: Exception | str, *, retry: bool | None = None) -> Job:
         """A create that may or may not have reached the provider. Never resubmitted blindly: a dialect that
         deduplicates creates by our key is asked again; a job that opted in is resubmitted; others wait for a
         person (``vidgate jobs list --status unknown``)."""
         now = self.now()
         dialect = get_dialect(self.spec_of(job).dialect)
-        retry = dialect.dedups_creates or job.resubmit_if_unknown
+        if retry is None:
+            retry = dialect.dedups_creates or job.resubmit_if_unknown
         how = (
-            "vidgate will ask again with the same idempotency key (the provider deduplicates)"
+            "check the provider's console, then `vidgate jobs retry` or `vidgate jobs cancel`"
+            if not retry
+            else "vidgate will ask again with the same idempotency key (the provider deduplicates)"
             if dialect.dedups_creates
             else "it will be resubmitted (opted in; may be paid twice)"
-            if job.resubmit_if_unknown
-            else "check the provider's console, then `vidgate jobs retry` or `vidgate jobs cancel`"
         )
         error = JobError(code=ErrorCode.provider_error, message=f"submit outcome unknown ({exc}); {how}")
         job = job.model_copy(
