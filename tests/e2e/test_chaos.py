@@ -118,7 +118,7 @@ def test_chaos_kill_workers_with_faults_on(pg_server: PgServer, tmp_path: Path) 
         "succeeded": sum(j.status is JobStatus.succeeded for j in jobs),
         "failed (late policy failures)": sum(
             j.status is JobStatus.failed and j.provider_task_id is not None for j in jobs
-        ),  # fmt: skip
+        ),
         "refused creates (429 x5)": len(refused),
         "waiting for a person (kill mid-create)": len(waiting),
         "worker kills (SIGKILL)": kills,
