@@ -13,6 +13,7 @@ workers call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -30,7 +31,14 @@ from vidgate.engine.download import ByteProgress, DownloadExpired, Expect, descr
 from vidgate.engine.image_fetch import fetch_images_async, fetch_images_sync
 from vidgate.engine.operations import delete_plan, download_target, file_facts, list_plan, remix_job, remix_plan
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
-from vidgate.errors import JobFailedError, ProviderHTTPError, ProviderServerError, RateLimitError, TransportError
+from vidgate.errors import (
+    DownloadError,
+    JobFailedError,
+    ProviderHTTPError,
+    ProviderServerError,
+    RateLimitError,
+    TransportError,
+)
 from vidgate.net.ssrf import FetchPolicy
 from vidgate.providers import get_dialect, run_async, run_sync
 from vidgate.providers._base import VideoPage
@@ -42,6 +50,7 @@ __all__ = ["AsyncClient", "Client", "ProviderSettings", "Submission"]
 
 ProgressCallback = Callable[[Job], None]
 _TRANSIENT = (RateLimitError, ProviderServerError, TransportError)
+PREVIEW_KINDS = ("thumbnail", "cover")
 
 
 def _store(store: JobStore | str | os.PathLike[str] | None) -> JobStore | None:
@@ -215,7 +224,15 @@ class Client:
             except _TRANSIENT as exc:
                 return core.poll_failed(job, exc)
         if download and not job.done:
-            return self.download(job, on_bytes=on_bytes)
+            return self._previews(self.download(job, on_bytes=on_bytes))
+        return job
+
+    def _previews(self, job: Job) -> Job:
+        """Best effort, after the video: the thumbnail or cover image where the provider offers one."""
+        for kind in PREVIEW_KINDS:
+            if any(a.kind == kind and a.path is None for a in job.assets):
+                with contextlib.suppress(DownloadError):  # a missing preview never fails the job
+                    job = self.download(job, variant=kind)
         return job
 
     def wait(self, job: Job | str, *, timeout: float | None = None, on_progress: ProgressCallback | None = None) -> Job:
@@ -494,7 +511,11 @@ class AsyncClient:
             except _TRANSIENT as exc:
                 return core.poll_failed(job, exc)
         if download and not job.done:
-            return await self.download(job, on_bytes=on_bytes)
+            job = await self.download(job, on_bytes=on_bytes)
+            for kind in PREVIEW_KINDS:
+                if any(a.kind == kind and a.path is None for a in job.assets):
+                    with contextlib.suppress(DownloadError):  # a missing preview never fails the job
+                        job = await self.download(job, variant=kind)
         return job
 
     async def wait(

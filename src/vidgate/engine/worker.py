@@ -22,9 +22,10 @@ from datetime import timedelta
 from vidgate.client import Client
 from vidgate.errors import VidgateError
 from vidgate.store import JobConflictError
-from vidgate.types import Job
+from vidgate.types import Job, JobStatus
 
 log = logging.getLogger("vidgate.worker")
+_ACTIVE = (JobStatus.pending, JobStatus.unknown, JobStatus.queued, JobStatus.running, JobStatus.succeeded)
 
 
 @dataclass
@@ -78,10 +79,21 @@ class Worker:
         stop = stop or threading.Event()
         while not stop.is_set():
             if self.run_once() == 0:
-                if until_idle:
+                if until_idle and not self._scheduled():
                     break
                 stop.wait(self.idle_s) if self.sleep is time.sleep else self.sleep(self.idle_s)
         return self.stats
+
+    def _scheduled(self) -> bool:
+        """Is any job waiting for a later step (a poll, a retry, a download)? Used by ``until_idle``."""
+        cursor = None
+        while True:
+            page = self.store.list_jobs(status=list(_ACTIVE), limit=200, cursor=cursor)
+            if any(j.next_poll_at is not None for j in page.jobs):
+                return True
+            if page.next_cursor is None:
+                return False
+            cursor = page.next_cursor
 
     def step(self, job: Job) -> None:
         """One unit of work under this worker's lease; always gives the job back with its next due time."""
