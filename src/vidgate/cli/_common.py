@@ -55,8 +55,9 @@ def error_json(exc: BaseException) -> dict[str, Any]:
         body["problems"] = [p.as_dict() for p in exc.problems]
     if isinstance(exc, ProviderHTTPError):
         body.update(status_code=exc.status_code, code=exc.code, request_id=exc.request_id)
-    if isinstance(exc, JobFailedError):
-        body["job"] = exc.job.model_dump(mode="json", exclude={"request"})
+    job = exc.job if isinstance(exc, VidgateError) else None
+    if job is not None:  # a failed generation, or a create whose outcome was recorded (unknown, pending)
+        body["job"] = job.model_dump(mode="json", exclude={"request"})
     return body
 
 
