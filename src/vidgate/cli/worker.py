@@ -16,6 +16,17 @@ from vidgate.engine.worker import Worker
 from vidgate.store import open_store
 
 
+def parse_rate(value: str) -> tuple[str, float]:
+    name, sep, number = value.partition("=")
+    try:
+        rps = float(number)
+    except ValueError:
+        rps = -1.0
+    if not sep or not name or rps <= 0:
+        raise typer.BadParameter(f"--rate {value!r}: expected PROVIDER=REQUESTS_PER_SECOND, e.g. relay=5")
+    return name.strip(), rps
+
+
 def worker(
     store: Annotated[
         str | None,
@@ -31,13 +42,18 @@ def worker(
     until_idle: Annotated[bool, typer.Option(help="Exit when no job is due")] = False,
     time_scale: Annotated[float, typer.Option(help="Poll faster for emulators that run jobs faster")] = 1.0,
     worker_id: Annotated[str | None, typer.Option(help="Name in leases (default host:pid:random)")] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(help="PROVIDER=REQUESTS_PER_SECOND: this worker's share of a provider's rate (repeatable)"),
+    ] = None,
 ) -> None:
     """Claim due jobs under a lease, poll them, download results; a killed worker's jobs are picked up later."""
     policy = DEFAULT_POLICY if time_scale == 1.0 else PollPolicy(time_scale=time_scale)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with Client(store=open_store(store), downloads_dir=downloads, poll_policy=policy) as client:
+    rates = dict(parse_rate(r) for r in rate or [])
+    with Client(store=open_store(store), downloads_dir=downloads, poll_policy=policy, rate_limits=rates) as client:
         runner = Worker(client, worker_id=worker_id, lease_s=lease, threads=threads, batch=batch, idle_s=idle)
         err.print(f"vidgate worker {runner.worker_id}: lease {lease:g} s, {threads} threads")
         try:
