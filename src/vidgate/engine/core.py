@@ -68,6 +68,7 @@ class Submission:
     connection: Connection
     warnings: list[str]
     changes: list[Change]
+    job_fields: dict[str, Any] = field(default_factory=dict)  # extra Job fields set at creation (owner, route...)
 
 
 class Core:
@@ -195,6 +196,8 @@ class Core:
             created_at=now,
             updated_at=now,
         )
+        if sub.job_fields:
+            job = job.model_copy(update=sub.job_fields)
         result = self.store.create(job)
         return self._remember(result.job), result.created
 
@@ -366,9 +369,12 @@ class Core:
         return max(0.0, limit - used)
 
     def delay(self, job: Job, hint: float | None) -> float:
+        """The policy sees time since submit (the provider renders from then on, as far as we can tell);
+        only the deadline leaves queued time out."""
+        since = job.submitted_at or job.created_at
         return next_delay(
             typical_latency_s=self.latency(job),
-            elapsed_s=self.running_for(job),
+            elapsed_s=max(0.0, (self.now() - since).total_seconds()),
             attempt=job.polls,
             server_hint_s=hint,
             rand=self.rand(),
