@@ -220,10 +220,12 @@ class Client:
             if limit is not None:
                 return core.expire(job, limit)
             try:
-                return self.get(job)
+                job = self.get(job)
             except _TRANSIENT as exc:
                 return core.poll_failed(job, exc)
-        if download and not job.done:
+            if not job.status.terminal:
+                return job
+        if download and not job.done:  # finished just now or earlier: save the video in the same step
             return self._previews(self.download(job, on_bytes=on_bytes))
         return job
 
@@ -507,9 +509,11 @@ class AsyncClient:
             if limit is not None:
                 return core.expire(job, limit)
             try:
-                return await self.get(job)
+                job = await self.get(job)
             except _TRANSIENT as exc:
                 return core.poll_failed(job, exc)
+            if not job.status.terminal:
+                return job
         if download and not job.done:
             job = await self.download(job, on_bytes=on_bytes)
             for kind in PREVIEW_KINDS:
