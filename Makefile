@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench clean docs
+.PHONY: install demo test lint typecheck unit bench clean docs browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,22 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+# The console's real-browser test needs Debian's Chromium at /usr/bin/chromium (Playwright cannot download
+# browsers here). Installed when missing and running as root; otherwise stop with what to do.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the web console test (apt-get)..."; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+			|| { echo "error: apt-get could not install chromium; install it by hand: apt-get update && apt-get install -y chromium" >&2; exit 1; }; \
+	else \
+		echo "error: the web console test needs Chromium at $(CHROMIUM), and this is not root with apt-get to install it." >&2; \
+		echo "       Run as root: apt-get update && apt-get install -y chromium  (or set CHROMIUM=/path/to/chromium)" >&2; \
+		exit 1; \
+	fi
+
+test: browser lint typecheck unit
 
 docs: $(STAMP)
 	$(BIN)/vidgate docs --write

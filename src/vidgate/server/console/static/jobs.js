@@ -1,0 +1,213 @@
+// The job list: live progress over Server-Sent Events, the finished video with its thumbnail and probed
+// facts, and failure reasons in plain words.
+import { ApiError, json, request, streamEvents } from "./api.js";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const FINAL = new Set(["succeeded", "failed", "cancelled", "expired"]);
+// OpenAI's status words and vidgate's, onto one vocabulary.
+const STATUS = { in_progress: "running", completed: "succeeded", processing: "running" };
+const WORDS = {
+  pending: "waiting", queued: "queued", running: "rendering", succeeded: "finished", failed: "failed",
+  cancelled: "cancelled", expired: "timed out", unknown: "outcome unknown",
+};
+
+function statusOf(v) {
+  const s = String(v.status || "pending").toLowerCase();
+  return STATUS[s] || s;
+}
+
+function when(v) {
+  const t = v.created_at;
+  if (t == null) return null;
+  return typeof t === "number" ? new Date(t < 1e12 ? t * 1000 : t) : new Date(t);
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+// Probed facts of the saved file, wherever the gateway puts them on the video object.
+function probeOf(v) {
+  const candidates = [v.probe, v.metadata, v.vidgate?.probe, v.video?.probe, (v.assets || []).find((a) => a.kind === "video")?.probe];
+  return candidates.find((p) => p && typeof p === "object") || null;
+}
+
+export class JobList {
+  constructor(messages) {
+    this.messages = messages;
+    this.list = $("#job-list");
+    this.empty = $("#jobs-empty");
+    this.cards = new Map();
+  }
+
+  reset() {
+    for (const card of this.cards.values()) { card.abort.abort(); card.urls.forEach((u) => URL.revokeObjectURL(u)); }
+    this.cards.clear();
+    this.list.replaceChildren();
+    this.empty.hidden = false;
+  }
+
+  async load() {
+    this.reset();
+    const page = await json("/v1/videos?limit=20&order=desc");
+    for (const v of page.data || []) this.upsert(v, { append: true });
+  }
+
+  upsert(v, { append = false } = {}) {
+    let card = this.cards.get(v.id);
+    if (!card) {
+      const el = $("#job-card").content.firstElementChild.cloneNode(true);
+      el.dataset.jobId = v.id;
+      card = { el, abort: new AbortController(), urls: [], shown: false, watching: false, video: v };
+      this.cards.set(v.id, card);
+      if (append) this.list.append(el); else this.list.prepend(el);
+      this.empty.hidden = true;
+    }
+    this.render(card, v);
+    if (!FINAL.has(statusOf(v)) && !card.watching) this.watch(card);
+    return card;
+  }
+
+  render(card, v) {
+    card.video = { ...card.video, ...v };
+    v = card.video;
+    const { el } = card;
+    const status = statusOf(v);
+    const progress = Math.max(0, Math.min(100, Math.round(Number(v.progress) || 0)));
+    el.dataset.status = status;
+    el.dataset.progress = String(status === "succeeded" ? 100 : progress);
+    $(".job-model", el).textContent = v.model || "";
+    const badge = $(".job-status", el);
+    badge.textContent = WORDS[status] || status;
+    badge.className = `badge job-status ${status}`;
+    const prompt = v.prompt ?? v.request?.prompt ?? "";
+    $(".job-prompt", el).textContent = prompt;
+    const t = when(v);
+    const time = $(".job-time", el);
+    if (t && !Number.isNaN(t.getTime())) { time.dateTime = t.toISOString(); time.textContent = t.toLocaleString(); }
+    $("progress", el).value = status === "succeeded" ? 100 : progress;
+    $(".pct", el).textContent = `${status === "succeeded" ? 100 : progress}%`;
+    if (FINAL.has(status) || status === "unknown") el.dataset.final = status;
+    if (status === "succeeded" && !card.shown) { card.shown = true; this.showResult(card); }
+    if (status !== "succeeded" && (FINAL.has(status) || status === "unknown")) this.showFailure(card, v, status);
+  }
+
+  showFailure(card, v, status) {
+    const box = $(".job-error", card.el);
+    const code = v.error?.code || null;
+    const { codes, states } = this.messages;
+    $(".reason", box).textContent = (code && codes[code]) || (code ? `The job failed (reason code ${code}). The provider's own words are below.` : states[status] || states.failed);
+    const raw = v.error?.message || "";
+    $(".raw", box).textContent = raw || "(none given)";
+    $("details", box).hidden = !raw;
+    box.hidden = false;
+  }
+
+  // ------------------------------------------------------------------ live progress
+  async watch(card) {
+    card.watching = true;
+    const id = card.video.id;
+    const signal = card.abort.signal;
+    let lastId = null;
+    let delay = 500;
+    while (!signal.aborted && !FINAL.has(statusOf(card.video))) {
+      try {
+        await streamEvents(`/v1/videos/${encodeURIComponent(id)}/events`, (ev) => {
+          lastId = ev.id || lastId;
+          let data;
+          try { data = JSON.parse(ev.data); } catch { return; }
+          const v = data && data.id ? data : data?.job || data?.data;
+          if (v && v.id === id) this.render(card, v);
+          delay = 500;
+        }, { signal, lastEventId: lastId });
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof ApiError && (err.status === 404 || err.status === 405)) {
+          await this.poll(card);  // no events endpoint: poll the video object instead
+          break;
+        }
+      }
+      if (FINAL.has(statusOf(card.video))) break;
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 8000);
+      // The stream ended early (proxy timeout, restart): read the current state, then listen again.
+      try { this.render(card, await json(`/v1/videos/${encodeURIComponent(id)}`, { signal })); } catch { /* retry */ }
+    }
+    card.watching = false;
+  }
+
+  async poll(card) {
+    const signal = card.abort.signal;
+    while (!signal.aborted && !FINAL.has(statusOf(card.video))) {
+      await sleep(1000, signal);
+      try { this.render(card, await json(`/v1/videos/${encodeURIComponent(card.video.id)}`, { signal })); } catch { /* keep trying */ }
+    }
+  }
+
+  // ------------------------------------------------------------------ the finished video
+  async content(card, variant, tries = 1) {
+    const path = `/v1/videos/${encodeURIComponent(card.video.id)}/content${variant === "video" ? "" : `?variant=${variant}`}`;
+    for (let i = 0; ; i++) {
+      try {
+        const blob = await (await request(path, { signal: card.abort.signal })).blob();
+        const u = URL.createObjectURL(blob);
+        card.urls.push(u);
+        return { url: u, blob };
+      } catch (err) {
+        // The provider finished but the gateway may still be saving the file: wait and ask again.
+        if (i + 1 >= tries || card.abort.signal.aborted || !(err instanceof ApiError) || ![404, 409, 425, 503].includes(err.status)) throw err;
+        await sleep(Math.min(500 * 2 ** i, 4000), card.abort.signal);
+      }
+    }
+  }
+
+  async showResult(card) {
+    const { el } = card;
+    const box = $(".job-result", el);
+    const player = $(".job-video", el);
+    const facts = $(".facts", el);
+    box.hidden = false;
+    try {
+      const { url, blob } = await this.content(card, "video", 8);
+      player.addEventListener("loadedmetadata", () => this.showFacts(card, facts, player, blob), { once: true });
+      player.src = url;
+      const link = $(".job-download", el);
+      link.href = url;
+      link.download = `${card.video.id.replace(/[^A-Za-z0-9._-]/g, "_")}.mp4`;
+    } catch (err) {
+      box.hidden = true;
+      this.showFailure(card, { error: { message: `The video could not be loaded: ${err.message}` } }, "failed");
+      $(".reason", $(".job-error", el)).textContent = "The video is finished but the gateway could not send the file.";
+      return;
+    }
+    try {
+      const thumb = await this.content(card, "thumbnail", 2);
+      const img = $(".job-thumb", el);
+      img.src = thumb.url;
+      img.hidden = false;
+      player.poster = thumb.url;
+    } catch { /* no thumbnail for this provider */ }
+  }
+
+  showFacts(card, dl, player, blob) {
+    const probe = probeOf(card.video) || {};
+    const rows = [];
+    const duration = probe.duration ?? (Number.isFinite(player.duration) ? player.duration : null);
+    if (duration != null) rows.push(["Duration", `${Number(duration).toFixed(2)} s`]);
+    const w = probe.width ?? player.videoWidth, h = probe.height ?? player.videoHeight;
+    if (w && h) rows.push(["Size", `${w}×${h}`]);
+    if (probe.codec) rows.push(["Codec", probe.codec]);
+    if (probe.fps) rows.push(["Frame rate", `${Number(probe.fps).toFixed(2).replace(/\.00$/, "")} fps`]);
+    rows.push(["File", `${(blob.size / 1048576).toFixed(2)} MiB, ${blob.type || "video/mp4"}`]);
+    if (card.video.seconds) rows.push(["Asked", `${card.video.seconds} s${card.video.size ? `, ${card.video.size}` : ""}`]);
+    const mismatch = probe.mismatch || card.video.mismatch;
+    if (mismatch && mismatch.length) rows.push(["Differs", mismatch.join("; ")]);
+    dl.replaceChildren(...rows.flatMap(([k, v]) => [
+      Object.assign(document.createElement("dt"), { textContent: k }),
+      Object.assign(document.createElement("dd"), { textContent: v }),
+    ]));
+  }
+}
