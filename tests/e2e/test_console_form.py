@@ -1,0 +1,138 @@
+"""The console's generate form in a real Chromium: it offers only what the chosen model takes.
+
+The console is served alone here (no gateway): these tests never submit, except to show that a request the
+form knows to be wrong is stopped in the page, before any request leaves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from tests.conftest import make_image
+from tests.e2e.browser import browser_fixture, page_fixture, serve  # noqa: F401  (fixtures)
+from vidgate.server.console import mount_console
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def console_url() -> Iterator[str]:
+    app = Starlette()
+    mount_console(app, today=date(2026, 11, 26))
+    with serve(app) as url:
+        yield url + "/console/"
+
+
+def options(page: Any, select: str) -> list[tuple[str, bool]]:
+    """(value, enabled) for every option of a select."""
+    found = page.eval_on_selector_all(f"{select} option", "os => os.map(o => [o.value, !o.disabled])")
+    return [tuple(x) for x in found]
+
+
+def visible(page: Any, field: str) -> bool:
+    return page.is_visible(f'[data-field="{field}"]')
+
+
+def test_choices_follow_the_model(page: Any, console_url: str) -> None:
+    page.goto(console_url)
+    page.select_option("#model", "relay/sora-2")
+    assert options(page, "#duration") == [("10", True), ("15", True)]
+    assert options(page, "#aspect_ratio") == [("", True), ("16:9", True), ("9:16", True)]
+    assert not visible(page, "hd") and not visible(page, "resolution") and not visible(page, "size")
+    assert visible(page, "characters") and visible(page, "images")
+
+    page.select_option("#model", "relay/sora-2-pro")
+    assert [v for v, _ in options(page, "#duration")] == ["10", "15", "25"]
+    assert visible(page, "hd")
+
+    page.select_option("#model", "relay/veo3")  # fixed 8 s, no images, no characters
+    assert options(page, "#duration") == [("8", True)]
+    assert page.is_disabled("#duration")
+    assert "Fixed length" in page.inner_text("#duration-hint")
+    assert not visible(page, "images") and not visible(page, "characters")
+
+    page.select_option("#model", "relay-openai/sora-2-pro")  # sizes and resolutions of the OpenAI format
+    assert options(page, "#size") == [(v, True) for v in ("1280x720", "720x1280", "1792x1024", "1024x1792")]
+    assert page.input_value("#size") == "720x1280"  # the catalog's default
+    assert visible(page, "resolution")
+
+
+def test_constraints_move_the_other_fields(page: Any, console_url: str, tmp_path: Path) -> None:
+    page.goto(console_url)
+    page.select_option("#model", "vertex/veo-3.1-generate-001")
+    page.select_option("#resolution", "720p")
+    page.select_option("#duration", "4")
+    page.select_option("#resolution", "1080p")  # "1080p and 4k videos must be 8 s long"
+    assert page.input_value("#duration") == "8"
+    assert options(page, "#duration") == [("4", False), ("6", False), ("8", True)]
+    assert "1080p and 4k videos must be 8 s long" in page.inner_text("#duration-hint")
+    page.select_option("#resolution", "720p")
+    assert all(enabled for _, enabled in options(page, "#duration"))
+    page.select_option("#duration", "6")
+
+    # A reference image also needs 8 s; the roles offered are the model's.
+    page.click("#add-image")
+    assert page.eval_on_selector_all(".image-role option", "os => os.map(o => o.value)") == [
+        "first_frame", "last_frame", "reference",
+    ]  # fmt: skip
+    page.set_input_files(".image-file", str(make_image(tmp_path / "ref.png")))
+    page.select_option(".image-role", "reference")
+    assert page.input_value("#duration") == "8"
+    assert "Reference-image videos must be 8 s long." in page.inner_text("#duration-hint")
+
+
+def test_image_counts_and_roles(page: Any, console_url: str) -> None:
+    page.goto(console_url)
+    page.select_option("#model", "relay/veo3-fast-frames")  # first + last frame: 1 or 2 images
+    assert page.locator(".image-row").count() == 1  # the model needs at least one: a row is there already
+    page.click("#add-image")
+    roles = page.eval_on_selector_all(".image-role", "ss => ss.map(s => s.value)")
+    assert roles == ["first_frame", "last_frame"]
+    assert page.is_disabled("#add-image")
+    assert "1 to 2 images (first frame, last frame)" in page.inner_text("#images-hint")
+
+    page.select_option("#model", "zhipu/cogvideox-3")  # quality mode takes at most one image
+    page.click("summary:has-text('Options for this model')")
+    page.select_option("#opt-quality", "quality")
+    page.click("#add-image")
+    assert page.locator(".image-row").count() == 1 and page.is_disabled("#add-image")
+    page.select_option("#opt-quality", "speed")
+    assert page.is_enabled("#add-image")
+    assert page.eval_on_selector_all("#opt-fps option", "os => os.map(o => o.value)") == ["", "30", "60"]
+
+
+def test_bad_input_stops_in_the_page(page: Any, console_url: str, tmp_path: Path) -> None:
+    sent: list[tuple[str, str]] = []
+    page.on("request", lambda r: sent.append((r.method, r.url)))
+    page.goto(console_url)
+    page.fill("#api-key", "vg_test_key")
+    page.click("text=Use key")
+    page.select_option("#model", "relay/veo3-pro-frames")  # exactly one first-frame image, jpeg/png/webp
+    gif = tmp_path / "anim.gif"
+    make_image(gif, fmt="GIF")
+    page.set_input_files(".image-file", str(gif))
+    page.click("#submit")
+    status = page.inner_text("#form-status")
+    assert "The prompt is empty" in status
+    assert "Image 1 (anim.gif) is image/gif; relay/veo3-pro-frames takes jpeg, png, webp." in status
+    assert page.locator('[data-field="images"].invalid').count() == 1
+    assert page.locator('[data-field="prompt"].invalid').count() == 1
+    assert [m for m, _ in sent if m != "GET"] == []  # nothing was sent
+
+
+def test_the_key_lives_in_session_storage_only(page: Any, console_url: str) -> None:
+    page.goto(console_url)
+    page.fill("#api-key", "vg_secret_123")
+    page.click("text=Use key")
+    assert page.evaluate("sessionStorage.getItem('vidgate.apiKey')") == "vg_secret_123"
+    assert page.evaluate("localStorage.length") == 0
+    assert page.input_value("#api-key") == ""  # not left in the field
+    assert "vg_secret_123" not in page.url
+    page.click("#forget-key")
+    assert page.evaluate("sessionStorage.getItem('vidgate.apiKey')") is None
