@@ -136,3 +136,55 @@ def test_the_key_lives_in_session_storage_only(page: Any, console_url: str) -> N
     assert "vg_secret_123" not in page.url
     page.click("#forget-key")
     assert page.evaluate("sessionStorage.getItem('vidgate.apiKey')") is None
+
+
+def test_what_the_form_sends_and_a_refusal_shown_at_its_field(page: Any, console_url: str, tmp_path: Path) -> None:
+    bodies: list[bytes] = []
+
+    def create(route: Any) -> None:
+        bodies.append(route.request.post_data_buffer)
+        error = {"message": "image_roles: 'reference' cannot be mixed with frames", "type": "invalid_request_error",
+                 "param": "image_roles", "code": "invalid_value"}  # fmt: skip
+        route.fulfill(status=400, json={"error": error})
+
+    page.route("**/v1/videos", create)
+    page.goto(console_url)
+    page.fill("#api-key", "vg_test_key")
+    page.click("text=Use key")
+    page.select_option("#model", "vertex/veo-3.1-generate-001")
+    page.fill("#prompt", "A red kite over the dunes")
+    page.select_option("#aspect_ratio", "9:16")
+    page.click("#add-image")
+    page.click("#add-image")
+    files = page.locator(".image-file")
+    files.nth(0).set_input_files(str(make_image(tmp_path / "a.png")))
+    files.nth(1).set_input_files(str(make_image(tmp_path / "b.png", (40, 40))))
+    page.locator(".image-role").nth(1).select_option("reference")
+    page.click("summary:has-text('Options for this model')")
+    page.select_option("#opt-generate_audio", "true")
+    page.fill("#opt-seed", "42")
+    page.click("#submit")
+    page.wait_for_selector('[data-field="images"].invalid')
+
+    body = bodies[0].decode("latin-1")
+    part = 'Content-Disposition: form-data; name="{}"\r\n\r\n{}\r\n'.format
+    assert part("model", "vertex/veo-3.1-generate-001") in body
+    assert part("prompt", "A red kite over the dunes") in body
+    assert part("seconds", "8") in body  # the reference image forced 8 s
+    assert part("aspect_ratio", "9:16") in body
+    assert 'name="input_reference"; filename="a.png"\r\nContent-Type: image/png' in body
+    assert 'name="images"\r\n\r\ndata:image/png;base64,iVBOR' in body
+    assert body.count('name="image_roles"') == 2 and part("image_roles", "reference") in body
+    assert part("options", '{"generate_audio":true,"seed":42}') in body
+    assert 'name="resolution"' in body and 'name="hd"' not in body and 'name="characters"' not in body
+    assert "cannot be mixed with frames" in page.inner_text('[data-field="images"] .error')
+
+    # Default roles are not sent; characters go one per field.
+    bodies.clear()
+    page.select_option("#model", "relay/sora-2")
+    page.fill("#characters", "@cat, dog")
+    page.click("#submit")
+    page.wait_for_function("() => document.querySelector('#form-status').classList.contains('error')")
+    body = bodies[0].decode("latin-1")
+    assert part("characters", "cat") in body and part("characters", "dog") in body
+    assert 'name="image_roles"' not in body and 'name="input_reference"' not in body

@@ -82,14 +82,14 @@ class Console:
         return HTMLResponse(html, headers=self._headers())
 
     def _headers(self) -> dict[str, str]:
-        connect = "'self'"
+        api = "'self'"  # the gateway's JSON API and its signed file links
         base = self.config.api_base
         if base.startswith(("http://", "https://")):
             parts = urlsplit(base)
-            connect += f" {parts.scheme}://{parts.netloc}"
+            api += f" {parts.scheme}://{parts.netloc}"
         csp = (
-            f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-            f"media-src 'self' blob:; connect-src {connect}; form-action 'self'; base-uri 'none'; "
+            f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {api} blob: data:; "
+            f"media-src {api} blob:; connect-src {api}; form-action 'self'; base-uri 'none'; "
             f"frame-ancestors 'none'"
         )
         return {

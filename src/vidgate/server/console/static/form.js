@@ -13,6 +13,15 @@ function matches(value, allowed) {
   return allowed.some((a) => (typeof a === "number" && typeof value === "number" ? Math.abs(a - value) < 1e-6 : a === value));
 }
 
+function dataUri(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
 function humanBytes(n) {
   if (n >= 1048576) return `${(n / 1048576).toFixed(n % 1048576 ? 1 : 0)} MiB`;
   if (n >= 1024) return `${Math.round(n / 1024)} KiB`;
@@ -273,8 +282,17 @@ export class GenerateForm {
     return out;
   }
 
-  // What the form sends: OpenAI's create fields plus vidgate's (the gateway validates all of it again).
-  toFormData() {
+  // The roles the gateway assigns when none are sent (catalog/validate.py assign_roles): two images on a
+  // first+last model are [first, last], otherwise each gets the model's default role.
+  defaultRoles(n) {
+    const img = this.spec.images;
+    if (n === 2 && img.roles.includes("first_frame") && img.roles.includes("last_frame")) return ["first_frame", "last_frame"];
+    return Array(n).fill(img.default_role);
+  }
+
+  // What the form sends, as multipart: OpenAI's create fields plus vidgate's extensions (the gateway checks
+  // everything again). The first image is the input_reference file; more images go as data URIs in images[].
+  async toFormData() {
     const m = this.spec;
     const s = this.state();
     const data = new FormData();
@@ -284,11 +302,14 @@ export class GenerateForm {
     for (const f of ["aspect_ratio", "resolution", "size"]) if (s[f] != null) data.append(f, s[f]);
     if (m.hd && this.hd.checked) data.append("hd", "true");
     const imgs = this.images().filter((i) => i.file);
-    for (const img of imgs) data.append("input_reference", img.file, img.file.name);
-    if (imgs.length) data.append("image_roles", imgs.map((i) => i.role).join(","));
+    if (imgs.length) data.append("input_reference", imgs[0].file, imgs[0].file.name);
+    for (const img of imgs.slice(1)) data.append("images", await dataUri(img.file));
+    const roles = imgs.map((i) => i.role);
+    if (roles.join() !== this.defaultRoles(roles.length).join()) for (const r of roles) data.append("image_roles", r);
     if (m.characters) {
-      const names = this.characters.value.split(/[\s,]+/).map((c) => c.replace(/^@/, "")).filter(Boolean);
-      if (names.length) data.append("characters", names.join(","));
+      for (const name of this.characters.value.split(/[\s,]+/).map((c) => c.replace(/^@/, "")).filter(Boolean)) {
+        data.append("characters", name);
+      }
     }
     const options = this.optionValues();
     if (Object.keys(options).length) data.append("options", JSON.stringify(options));
@@ -328,7 +349,7 @@ export class GenerateForm {
     this.submit.disabled = true;
     this.setStatus("Sending…", "");
     try {
-      const video = await json("/v1/videos", { method: "POST", body: this.toFormData() });
+      const video = await json("/v1/videos", { method: "POST", body: await this.toFormData() });
       this.setStatus(`Job ${video.id} accepted.`, "ok");
       this.onCreated(video);
     } catch (err) {

@@ -11,9 +11,15 @@ const WORDS = {
   cancelled: "cancelled", expired: "timed out", unknown: "outcome unknown",
 };
 
+// OpenAI's word says whether the file is ready (completed = saved by the gateway); vidgate's own word, where
+// the gateway adds it, tells a cancelled or timed-out job from a failed one and a waiting one from a queued one.
 function statusOf(v) {
   const s = String(v.status || "pending").toLowerCase();
-  return STATUS[s] || s;
+  const mine = v.vidgate?.status;
+  const status = STATUS[s] || s;
+  if (status === "failed" && (mine === "cancelled" || mine === "expired")) return mine;
+  if (status === "queued" && (mine === "pending" || mine === "unknown")) return mine;
+  return status;
 }
 
 function when(v) {
@@ -29,10 +35,9 @@ function sleep(ms, signal) {
   });
 }
 
-// Probed facts of the saved file, wherever the gateway puts them on the video object.
-function probeOf(v) {
-  const candidates = [v.probe, v.metadata, v.vidgate?.probe, v.video?.probe, (v.assets || []).find((a) => a.kind === "video")?.probe];
-  return candidates.find((p) => p && typeof p === "object") || null;
+// The saved file as the gateway probed it (PyAV): duration, width, height, codec, fps, and any mismatch.
+function fileOf(v) {
+  return v.vidgate?.video || null;
 }
 
 export class JobList {
@@ -90,17 +95,21 @@ export class JobList {
     if (t && !Number.isNaN(t.getTime())) { time.dateTime = t.toISOString(); time.textContent = t.toLocaleString(); }
     $("progress", el).value = status === "succeeded" ? 100 : progress;
     $(".pct", el).textContent = `${status === "succeeded" ? 100 : progress}%`;
-    if (FINAL.has(status) || status === "unknown") el.dataset.final = status;
+    const stopped = FINAL.has(status) || status === "unknown";
+    if (stopped) el.dataset.final = status; else delete el.dataset.final;
     if (status === "succeeded" && !card.shown) { card.shown = true; this.showResult(card); }
-    if (status !== "succeeded" && (FINAL.has(status) || status === "unknown")) this.showFailure(card, v, status);
+    if (status !== "succeeded" && stopped) this.showFailure(card, v, status);
+    else if (status !== "succeeded") $(".job-error", el).hidden = true;
   }
 
   showFailure(card, v, status) {
     const box = $(".job-error", card.el);
-    const code = v.error?.code || null;
+    const code = v.vidgate?.error?.code || v.error?.code || null;
     const { codes, states } = this.messages;
-    $(".reason", box).textContent = (code && codes[code]) || (code ? `The job failed (reason code ${code}). The provider's own words are below.` : states[status] || states.failed);
-    const raw = v.error?.message || "";
+    $(".reason", box).textContent = codes[code] || states[code] || (code && status === "failed"
+      ? `The job failed (reason code ${code}). The provider's own words are below.`
+      : states[status] || states.failed);
+    const raw = v.vidgate?.error?.message || v.error?.message || "";
     $(".raw", box).textContent = raw || "(none given)";
     $("details", box).hidden = !raw;
     box.hidden = false;
@@ -170,21 +179,27 @@ export class JobList {
     const player = $(".job-video", el);
     const facts = $(".facts", el);
     box.hidden = false;
+    const links = card.video.vidgate?.links || {};
+    const name = `${card.video.id.replace(/[^A-Za-z0-9._-]/g, "_")}.mp4`;
     try {
-      const { url, blob } = await this.content(card, "video", 8);
+      // A signed, expiring link needs no API key, so the player streams it with Range requests; without
+      // one the file is fetched with the key and played from memory.
+      const { url, blob } = links.video ? { url: links.video, blob: null } : await this.content(card, "video", 8);
       player.addEventListener("loadedmetadata", () => this.showFacts(card, facts, player, blob), { once: true });
       player.src = url;
       const link = $(".job-download", el);
       link.href = url;
-      link.download = `${card.video.id.replace(/[^A-Za-z0-9._-]/g, "_")}.mp4`;
+      link.download = name;
     } catch (err) {
       box.hidden = true;
       this.showFailure(card, { error: { message: `The video could not be loaded: ${err.message}` } }, "failed");
       $(".reason", $(".job-error", el)).textContent = "The video is finished but the gateway could not send the file.";
       return;
     }
+    const variants = card.video.vidgate?.variants;
+    if (!links.thumbnail && variants && !variants.includes("thumbnail") && !variants.includes("cover")) return;
     try {
-      const thumb = await this.content(card, "thumbnail", 2);
+      const thumb = links.thumbnail ? { url: links.thumbnail } : await this.content(card, "thumbnail", 2);
       const img = $(".job-thumb", el);
       img.src = thumb.url;
       img.hidden = false;
@@ -193,7 +208,8 @@ export class JobList {
   }
 
   showFacts(card, dl, player, blob) {
-    const probe = probeOf(card.video) || {};
+    const file = fileOf(card.video) || {};
+    const probe = file.probe || {};
     const rows = [];
     const duration = probe.duration ?? (Number.isFinite(player.duration) ? player.duration : null);
     if (duration != null) rows.push(["Duration", `${Number(duration).toFixed(2)} s`]);
@@ -201,9 +217,12 @@ export class JobList {
     if (w && h) rows.push(["Size", `${w}×${h}`]);
     if (probe.codec) rows.push(["Codec", probe.codec]);
     if (probe.fps) rows.push(["Frame rate", `${Number(probe.fps).toFixed(2).replace(/\.00$/, "")} fps`]);
-    rows.push(["File", `${(blob.size / 1048576).toFixed(2)} MiB, ${blob.type || "video/mp4"}`]);
-    if (card.video.seconds) rows.push(["Asked", `${card.video.seconds} s${card.video.size ? `, ${card.video.size}` : ""}`]);
-    const mismatch = probe.mismatch || card.video.mismatch;
+    const bytes = file.size_bytes ?? blob?.size;
+    if (bytes != null) rows.push(["File", `${(bytes / 1048576).toFixed(2)} MiB, ${file.mime_type || blob?.type || "video/mp4"}`]);
+    const asked = card.video.vidgate?.request || {};
+    const wanted = [asked.duration != null ? `${asked.duration} s` : "", asked.size || asked.aspect_ratio || "", asked.resolution || ""].filter(Boolean);
+    if (wanted.length) rows.push(["Asked for", wanted.join(", ")]);
+    const mismatch = file.mismatch;
     if (mismatch && mismatch.length) rows.push(["Differs", mismatch.join("; ")]);
     dl.replaceChildren(...rows.flatMap(([k, v]) => [
       Object.assign(document.createElement("dt"), { textContent: k }),
