@@ -199,6 +199,10 @@ class Job(BaseModel):
     next_poll_at: datetime | None = Field(
         default=None, description="When a worker should next look at this job (poll, reconcile, download); None = idle"
     )
+    owner: str | None = Field(
+        default=None, description="The gateway API key (its id, never the key) the job belongs to; None outside it"
+    )
+    route: str | None = Field(default=None, description="The gateway route (host + credentials) that serves the job")
     # Managed by the store: set by claim/heartbeat/release and save; ignored when passed in.
     lease_owner: str | None = None
     lease_until: datetime | None = None

@@ -16,8 +16,14 @@ from vidgate.types import ImageInput, Job, JobStatus, VideoRequest
 
 # Migrations are append-only: a released file never changes. Add a line here for each new file.
 MIGRATION_SHA256 = {
-    "sqlite": ["eefd83d532c8eb0fc26add70205c88118655b3937227bf9a1af24c46bd3e4d5e"],
-    "postgres": ["91186d7de1987a97884eb73a114aa759c545d592d76844883775c132e71631c1"],
+    "sqlite": [
+        "eefd83d532c8eb0fc26add70205c88118655b3937227bf9a1af24c46bd3e4d5e",
+        "ce4f66f6d4b8a05e5837981694142587995362387bda868f05155b570862abc4",  # 0002_gateway
+    ],
+    "postgres": [
+        "91186d7de1987a97884eb73a114aa759c545d592d76844883775c132e71631c1",
+        "c33e7f91ed9463bb989194b42e7a29bc88cecee15305837b1a4a3212e0a1f9a8",  # 0002_gateway
+    ],
 }
 
 
@@ -74,13 +80,16 @@ def test_migrations_are_numbered_and_unchanged(dialect: str) -> None:
 
 
 def test_pending_migrations() -> None:
-    (first,) = migrate.discover("sqlite")
-    assert migrate.pending("sqlite", {}) == [first]
-    assert migrate.pending("sqlite", {1: first.checksum}) == []
+    found = migrate.discover("sqlite")
+    first, newest = found[0], len(found)
+    applied = {m.version: m.checksum for m in found}
+    assert migrate.pending("sqlite", {}) == found
+    assert migrate.pending("sqlite", {1: first.checksum}) == found[1:]
+    assert migrate.pending("sqlite", applied) == []
     with pytest.raises(MigrationError, match="changed after it was applied"):
         migrate.pending("sqlite", {1: "0" * 64})
-    with pytest.raises(MigrationError, match="at version 2 but this vidgate only knows migrations up to 1"):
-        migrate.pending("sqlite", {1: first.checksum, 2: "x"})
+    with pytest.raises(MigrationError, match=f"at version {newest + 1} but this vidgate only knows migrations up to "):
+        migrate.pending("sqlite", {**applied, newest + 1: "x"})
 
 
 def test_split_sqlite_keeps_triggers_whole() -> None:

@@ -100,6 +100,8 @@ def remix_job(core: Core, source: Job, prompt: str) -> Job:
         idempotency_key=uuid.uuid4().hex,
         warnings=[*source.warnings, warning] if source.warnings else [warning],
         credentials_ref=source.credentials_ref,
+        owner=source.owner,
+        route=source.route,
         created_at=core.now(),
         updated_at=core.now(),
     )

@@ -179,8 +179,13 @@ class JobStore(ABC):
         created_to: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        owner: str | None = None,
     ) -> Page:
-        """Newest first. ``created_from`` is inclusive, ``created_to`` exclusive."""
+        """Newest first. ``created_from`` is inclusive, ``created_to`` exclusive; ``owner``: one gateway key's."""
+
+    @abstractmethod
+    def delete(self, job_id: str) -> bool:
+        """Remove the job, its timeline and anything hanging off it (the gateway's DELETE). False: no such job."""
 
     @abstractmethod
     def awaiting_decision(self, limit: int = 100) -> list[Job]:

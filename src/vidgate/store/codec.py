@@ -131,6 +131,7 @@ def columns(job: Job) -> dict[str, Any]:
         "next_poll_at": utc_opt(job.next_poll_at),
         "created_at": utc(job.created_at),
         "updated_at": utc(job.updated_at),
+        "owner": job.owner,
     }
 
 

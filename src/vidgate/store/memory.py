@@ -7,6 +7,7 @@ them), so what comes back is a fresh copy and behaves like a database read.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +58,7 @@ class _Row:
     created_at: datetime
     updated_at: datetime
     data: str
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class MemoryStore(JobStore):
         self._by_key: dict[str, str] = {}
         self._events: dict[str, list[_Event]] = {}
         self._seq = 0
+        self.on_delete: list[Callable[[str], None]] = []  # the gateway's in-memory tables cascade through this
 
     # ------------------------------------------------------------------ helpers
 
@@ -180,6 +183,7 @@ class MemoryStore(JobStore):
         created_to: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        owner: str | None = None,
     ) -> Page:
         check_limit(limit)
         statuses = status_values(status)
@@ -192,6 +196,7 @@ class MemoryStore(JobStore):
                 if (statuses is None or r.status in statuses)
                 and (provider is None or r.provider == provider)
                 and (model is None or r.model == model)
+                and (owner is None or r.owner == owner)
                 and (lo is None or r.created_at >= lo)
                 and (hi is None or r.created_at < hi)
                 and (after is None or (r.created_at, r.id) < after)
@@ -201,6 +206,18 @@ class MemoryStore(JobStore):
             jobs = [self._job(r) for r in page[:limit]]
         more = len(page) > limit
         return Page(jobs, encode_cursor(page[limit - 1].created_at, page[limit - 1].id) if more else None)
+
+    def delete(self, job_id: str) -> bool:
+        with self._lock:
+            row = self._rows.pop(job_id, None)
+            if row is None:
+                return False
+            if row.idempotency_key is not None:
+                self._by_key.pop(row.idempotency_key, None)
+            self._events.pop(job_id, None)
+            for hook in list(self.on_delete):
+                hook(job_id)
+            return True
 
     def awaiting_decision(self, limit: int = 100) -> list[Job]:
         check_limit(limit)

@@ -253,6 +253,7 @@ class PostgresStore(JobStore):
         created_to: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        owner: str | None = None,
     ) -> Page:
         check_limit(limit)
         after = decode_cursor(cursor) if cursor else None
@@ -262,6 +263,7 @@ class PostgresStore(JobStore):
                 "statuses": status_values(status),
                 "provider": provider,
                 "model": model,
+                "owner": owner,
                 "created_from": utc_opt(created_from),
                 "created_to": utc_opt(created_to),
                 "cursor_created": after[0] if after else None,
@@ -273,6 +275,10 @@ class PostgresStore(JobStore):
         rows = rows[:limit]
         nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
         return Page([_job(r) for r in rows], nxt)
+
+    def delete(self, job_id: str) -> bool:
+        with self._tx() as conn:
+            return conn.execute(Q.delete_job, {"id": job_id}).rowcount == 1
 
     def awaiting_decision(self, limit: int = 100) -> list[Job]:
         return [_job(r) for r in self._all(Q.awaiting_decision, {"limit": check_limit(limit)})]

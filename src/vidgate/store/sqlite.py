@@ -249,6 +249,7 @@ class SqliteStore(JobStore):
         created_to: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        owner: str | None = None,
     ) -> Page:
         check_limit(limit)
         statuses = status_values(status)
@@ -261,6 +262,7 @@ class SqliteStore(JobStore):
                     "statuses": None if statuses is None else json.dumps(statuses),
                     "provider": provider,
                     "model": model,
+                    "owner": owner,
                     "created_from": ts_text(created_from),
                     "created_to": ts_text(created_to),
                     "cursor_created": ts_text(after[0]) if after else None,
@@ -278,6 +280,10 @@ class SqliteStore(JobStore):
             assert created is not None
             nxt = encode_cursor(created, rows[-1]["id"])
         return Page([_job(r) for r in rows], nxt)
+
+    def delete(self, job_id: str) -> bool:
+        with self._tx() as conn:
+            return conn.execute(Q.delete_job, {"id": job_id}).rowcount == 1
 
     def awaiting_decision(self, limit: int = 100) -> list[Job]:
         rows = self._conn().execute(Q.awaiting_decision, {"limit": check_limit(limit)}).fetchall()

@@ -21,9 +21,9 @@ INSERT INTO schema_migrations (version, name, checksum) VALUES (%(version)s, %(n
 -- name: insert_job
 -- A second job with the same idempotency key inserts nothing (it waits for the first to commit).
 INSERT INTO jobs (id, idempotency_key, provider, model, status, raw_status, provider_task_id, next_poll_at,
-                  lease_owner, lease_until, version, created_at, updated_at, data)
+                  lease_owner, lease_until, version, created_at, updated_at, data, owner)
 VALUES (%(id)s, %(idempotency_key)s, %(provider)s, %(model)s, %(status)s, %(raw_status)s, %(provider_task_id)s,
-        %(next_poll_at)s, NULL, NULL, 1, %(created_at)s, %(updated_at)s, %(data)s::json)
+        %(next_poll_at)s, NULL, NULL, 1, %(created_at)s, %(updated_at)s, %(data)s::json, %(owner)s)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id
 
@@ -68,6 +68,7 @@ SELECT version, next_poll_at, lease_owner, lease_until, data::text, created_at, 
 WHERE (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
   AND (%(provider)s::text IS NULL OR provider = %(provider)s::text)
   AND (%(model)s::text IS NULL OR model = %(model)s::text)
+  AND (%(owner)s::text IS NULL OR owner = %(owner)s::text)
   AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s::timestamptz)
   AND (%(created_to)s::timestamptz IS NULL OR created_at < %(created_to)s::timestamptz)
   AND (%(cursor_created)s::timestamptz IS NULL
@@ -109,3 +110,7 @@ WHERE id = %(id)s
 -- name: release
 UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_poll_at = %(next_poll_at)s
 WHERE id = %(id)s AND lease_owner = %(worker_id)s
+
+-- name: delete_job
+-- Timeline entries and webhook deliveries go with it (ON DELETE CASCADE).
+DELETE FROM jobs WHERE id = %(id)s

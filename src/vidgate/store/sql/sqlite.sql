@@ -18,9 +18,9 @@ VALUES (:version, :name, :checksum, :applied_at)
 -- name: insert_job
 -- A second job with the same idempotency key inserts nothing; the caller then reads the existing one.
 INSERT INTO jobs (id, idempotency_key, provider, model, status, raw_status, provider_task_id, next_poll_at,
-                  lease_owner, lease_until, version, created_at, updated_at, data)
+                  lease_owner, lease_until, version, created_at, updated_at, data, owner)
 VALUES (:id, :idempotency_key, :provider, :model, :status, :raw_status, :provider_task_id, :next_poll_at,
-        NULL, NULL, 1, :created_at, :updated_at, :data)
+        NULL, NULL, 1, :created_at, :updated_at, :data, :owner)
 ON CONFLICT (idempotency_key) DO NOTHING
 
 -- name: get_job
@@ -59,6 +59,7 @@ SELECT version, next_poll_at, lease_owner, lease_until, data, created_at, id FRO
 WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:provider IS NULL OR provider = :provider)
   AND (:model IS NULL OR model = :model)
+  AND (:owner IS NULL OR owner = :owner)
   AND (:created_from IS NULL OR created_at >= :created_from)
   AND (:created_to IS NULL OR created_at < :created_to)
   AND (:cursor_created IS NULL OR (created_at, id) < (:cursor_created, :cursor_id))
@@ -98,3 +99,7 @@ WHERE id = :id AND lease_owner = :worker_id
 
 -- name: job_exists
 SELECT 1 FROM jobs WHERE id = :id
+
+-- name: delete_job
+-- Timeline entries and webhook deliveries go with it (ON DELETE CASCADE).
+DELETE FROM jobs WHERE id = :id

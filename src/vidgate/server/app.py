@@ -1,0 +1,91 @@
+"""The app factory: ``create_app(config)`` -> a FastAPI app serving the gateway.
+
+    from vidgate.server import create_app, load_config
+    app = create_app(load_config("gateway.toml"))          # uvicorn.run(app) / `vidgate serve`
+
+Mounting more (the web console, your own pages) — the documented hook:
+
+    def install(app: FastAPI, gateway: Gateway) -> None:   # called once, after the API routes exist
+        app.mount("/console", make_console(gateway))         # or app.include_router(router)
+
+    app = create_app(config, plugins=[install], routers=[my_router])
+
+``app.state.gateway`` is the ``Gateway`` (store, routes, tenants); plugins may use it. The JSON API, the
+SSE format and the OpenAPI document (``/openapi.json``, docs at ``/docs``) are the stable surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from vidgate import __version__
+from vidgate.server import routes_characters, routes_openai, routes_ops, routes_relay
+from vidgate.server.config import GatewayConfig
+from vidgate.server.errors import install_handlers
+from vidgate.server.gateway import Gateway
+from vidgate.server.middleware import AccessLog, BodyLimit
+
+Plugin = Callable[[FastAPI, Gateway], None]
+
+DESCRIPTION = """Self-hosted video generation gateway. OpenAI-compatible `/v1/videos` (the official SDK works
+unchanged), relay-compatible `/v2/videos/generations`, `/v1/models` with capabilities, live progress as
+Server-Sent Events. Every request is checked against the model's capabilities before anything is sent;
+errors use OpenAI's shape `{"error": {"message", "type", "param", "code"}}` with one entry per bad field
+in `error.problems`. Authenticate with `Authorization: Bearer vg_...` (`vidgate keys create`)."""
+
+
+def create_app(
+    config: GatewayConfig | None = None,
+    *,
+    gateway: Gateway | None = None,
+    routers: Sequence[APIRouter] = (),
+    plugins: Sequence[Plugin] = (),
+    start: bool = True,
+) -> FastAPI:
+    """The gateway app. ``gateway`` reuses a built ``Gateway`` (tests); ``start=False`` runs no background
+    threads (no embedded worker, no webhook sender) — the app then only answers requests."""
+    gw = gateway or Gateway(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if start:
+            gw.start()
+        try:
+            yield
+        finally:
+            if gateway is None:  # we built it, we close it
+                gw.close()
+
+    app = FastAPI(
+        title="vidgate gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.gateway = gw
+    install_handlers(app)
+    app.include_router(routes_characters.router)  # before /v1/videos/{video_id}
+    app.include_router(routes_openai.router)
+    app.include_router(routes_relay.router)
+    app.include_router(routes_ops.router)
+    for router in routers:
+        app.include_router(router)
+    for plugin in plugins:
+        plugin(app, gw)
+    s = gw.config.server
+    if s.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=s.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "idempotency-key", "last-event-id"],
+            expose_headers=["openai-poll-after-ms", "x-request-id", "retry-after"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimit, limit=s.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app

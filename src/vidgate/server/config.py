@@ -1,0 +1,132 @@
+"""The gateway's configuration: one TOML file plus environment secrets (the file only names env vars).
+
+    [server]
+    database_url = "postgresql://vidgate@db/vidgate"   # default: $VIDGATE_DATABASE_URL, else SQLite
+    downloads_dir = "/var/lib/vidgate/files"           # finished videos (a shared volume for replicas)
+    cors_origins = ["https://app.example.com"]
+    max_body_bytes = 26214400                          # uploads -> 413 above this
+    max_prompt_chars = 32000                           # prompts -> 400 above this (models have their own limits)
+
+    [[routes]]                                         # tried in file order for a model they serve
+    name = "main"
+    provider = "relay"                                 # a catalog provider: its dialect and model list
+    base_url = "https://relay.example.com"             # or base_url_env = "MAIN_RELAY_URL"
+    api_key_env = "MAIN_RELAY_KEY"                     # the *name* of the variable holding the key
+    models = ["sora-2", "veo3"]                        # default: every model of the provider
+
+    [[routes]]
+    name = "backup"
+    provider = "relay"
+    base_url_env = "BACKUP_RELAY_URL"
+    api_key_env = "BACKUP_RELAY_KEY"
+
+    [fallbacks]                                        # after the routes serving the model itself
+    "relay/sora-2" = ["backup:relay/sora-2-pro"]       # route:model (or a model, on any route serving it)
+
+    [prices]                                           # USD per second, where the catalog publishes none
+    "relay/sora-2" = 0.10
+
+Without any ``[[routes]]`` every catalog provider is a route of its own, configured like the library
+(``VIDGATE_<PROVIDER>_BASE_URL`` / ``_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vidgate.errors import ConfigurationError
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class ServerSettings(BaseModel):
+    model_config = _STRICT
+
+    database_url: str | None = Field(None, description="Job store URL (default $VIDGATE_DATABASE_URL, else SQLite)")
+    downloads_dir: str | None = Field(None, description="Where finished videos are kept (default $VIDGATE_HOME/files)")
+    auth: bool = Field(True, description="Require a gateway API key on every /v1 and /v2 call")
+    worker: bool = Field(True, description="Run a worker inside the gateway process")
+    worker_threads: int = Field(8, ge=1, le=256)
+    worker_lease_s: float = Field(60.0, gt=0)
+    time_scale: float = Field(1.0, gt=0, description="Poll faster against an emulator that runs jobs faster")
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body (uploads)")
+    max_prompt_chars: int = Field(32000, ge=1, description="Longest prompt the gateway accepts")
+    secret_env: str = Field(
+        "VIDGATE_GATEWAY_SECRET",
+        description="Env var with the gateway secret (signs file links and derives webhook signing secrets); "
+        "without it one is generated in $VIDGATE_HOME/gateway-secret (set it for replicas)",
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="Hosts that skip the SSRF address check (image URLs, callbacks)"
+    )
+    webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_backoff_s: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0],
+        description="Delay before each retry (the last one repeats)",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    file_link_ttl_s: int = Field(3600, ge=60, description="How long signed download links (relay data.output) live")
+    sse_interval_s: float = Field(0.25, gt=0, description="How often an event stream looks at its job")
+
+
+class RouteConfig(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    provider: str
+    base_url: str | None = None
+    base_url_env: str | None = None
+    api_key_env: str | None = Field(None, description="Env var holding this route's key (default: the catalog's)")
+    models: list[str] = Field(default_factory=lambda: ["*"])
+
+    @model_validator(mode="after")
+    def _one_base(self) -> RouteConfig:
+        if self.base_url and self.base_url_env:
+            raise ValueError(f"route {self.name}: give base_url or base_url_env, not both")
+        return self
+
+
+class GatewayConfig(BaseModel):
+    model_config = _STRICT
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    prices: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("routes")
+    @classmethod
+    def _unique(cls, routes: list[RouteConfig]) -> list[RouteConfig]:
+        names = [r.name for r in routes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"route names must be unique; repeated: {', '.join(dupes)}")
+        return routes
+
+    def with_server(self, **changes: Any) -> GatewayConfig:
+        """A copy with some server settings replaced (command-line flags win over the file)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return self.model_copy(update={"server": self.server.model_copy(update=given)})
+
+
+def load_config(path: str | os.PathLike[str] | None) -> GatewayConfig:
+    """The configuration in ``path`` (None: defaults). Errors name the file and the field."""
+    if path is None:
+        return GatewayConfig()
+    file = Path(path)
+    try:
+        doc = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"Gateway config {file} does not exist; pass an existing TOML file.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"Gateway config {file} is not valid TOML: {exc}") from None
+    try:
+        return GatewayConfig.model_validate(doc)
+    except ValueError as exc:
+        raise ConfigurationError(f"Gateway config {file} is invalid:\n{exc}") from None

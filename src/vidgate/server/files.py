@@ -1,0 +1,95 @@
+"""Serving stored results: the video (and thumbnail / spritesheet) of a finished job, with Range support.
+
+Files live in the gateway's downloads directory (a shared volume when replicas run on several machines).
+A thumbnail or spritesheet the provider offers but that was not fetched yet is downloaded on first ask.
+``link()`` makes an expiring signed URL that needs no API key (the relay's ``data.output``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse
+
+from vidgate.errors import DownloadError
+from vidgate.server.errors import APIError
+from vidgate.server.gateway import Gateway
+from vidgate.types import Job, JobStatus
+
+VARIANTS = ("video", "thumbnail", "spritesheet")
+MEDIA = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+
+
+def check_variant(variant: str) -> str:
+    if variant not in VARIANTS:
+        raise APIError(
+            400,
+            f"Invalid value: '{variant}'. Supported values are: 'video', 'thumbnail' and 'spritesheet'.",
+            param="variant",
+            code="invalid_value",
+        )
+    return variant
+
+
+async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
+    check_variant(variant)
+    if job.status is not JobStatus.succeeded or not job.done:
+        state = "still being made" if not job.status.terminal or job.status is JobStatus.succeeded else "not finished"
+        raise APIError(
+            404,
+            f"Video '{job.id}' has no content yet: it is {state} ({job.status.value}).",
+            param="video_id",
+            code="not_ready" if not job.status.terminal else "not_found",
+        )
+    kinds = [variant] if variant != "thumbnail" else ["thumbnail", "cover"]
+    asset = next((a for a in job.assets if a.kind in kinds), None)
+    if asset is None:
+        raise APIError(
+            404,
+            f"Video '{job.id}' has no {variant}: its provider ({job.provider}) does not make one.",
+            param="variant",
+            code="not_found",
+        )
+    if asset.path is None:
+        client = gw.client_for(job)
+        try:
+            job = await run_in_threadpool(client.download, job, None, variant=asset.kind)
+        except DownloadError as exc:
+            raise APIError(
+                404, f"The {variant} of '{job.id}' could not be fetched: {exc}", param="variant", code="not_found"
+            ) from None
+        asset = next((a for a in job.assets if a.kind == asset.kind), asset)
+    if asset.path is None or not Path(asset.path).is_file():
+        raise APIError(
+            404,
+            f"The {variant} of '{job.id}' is not on this gateway's disk (replicas on several "
+            "machines need a shared downloads_dir).",
+            code="not_found",
+        )
+    media = asset.mime_type or MEDIA[variant]
+    ext = Path(asset.path).suffix or ".bin"
+    return FileResponse(
+        asset.path,
+        media_type=media,
+        filename=f"{job.id}{'' if variant == 'video' else '.' + variant}{ext}",
+        content_disposition_type="inline",
+    )
+
+
+def link(gw: Gateway, request: Request, job: Job, variant: str = "video") -> str:
+    query = gw.signer.file_query(job.id, variant, gw.config.server.file_link_ttl_s)
+    return str(request.url_for("signed_file", job_id=job.id, variant=variant)) + "?" + query
+
+
+def links(gw: Gateway, request: Request, job: Job) -> dict[str, str]:
+    if job.status is not JobStatus.succeeded or not job.done:
+        return {}
+    kinds = {a.kind for a in job.assets}
+    out = {"video": link(gw, request, job, "video")}
+    if kinds & {"thumbnail", "cover"}:
+        out["thumbnail"] = link(gw, request, job, "thumbnail")
+    if "spritesheet" in kinds:
+        out["spritesheet"] = link(gw, request, job, "spritesheet")
+    return out

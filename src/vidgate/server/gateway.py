@@ -1,0 +1,263 @@
+"""The gateway's runtime: store, routes, tenants, webhooks, metrics and the embedded worker, in one object.
+
+Every HTTP handler goes through a ``Gateway``; tests build one directly. The store is the truth: a job
+created through one replica is read, streamed, downloaded or deleted through any other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vidgate.catalog import Catalog, load_catalog
+from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
+from vidgate.engine.worker import Worker
+from vidgate.errors import ProviderHTTPError, TransportError, ValidationError, VidgateError
+from vidgate.net.ssrf import FetchPolicy, FetchRefused
+from vidgate.providers import get_dialect
+from vidgate.server.config import GatewayConfig
+from vidgate.server.errors import APIError, not_found
+from vidgate.server.metrics import Metrics
+from vidgate.server.routing import RouteClient, RoutedClient, Router
+from vidgate.server.signing import Signer, load_gateway_secret
+from vidgate.server.submit import Pricing, Submitter
+from vidgate.server.tenants import ANONYMOUS, Principal, rate_check, verify
+from vidgate.server.webhooks_out import Dispatcher, check_url, new_delivery
+from vidgate.store import HOME_ENV, JobNotFoundError, JobStore, open_store
+from vidgate.store.gateway import GatewayData, gateway_data
+from vidgate.types import Job, VideoRequest, utcnow
+
+log = logging.getLogger("vidgate.server")
+
+
+def default_downloads(env: Mapping[str, str]) -> Path:
+    home = env.get(HOME_ENV)
+    return (Path(home).expanduser() if home else Path.home() / ".vidgate") / "files"
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: GatewayConfig | None = None,
+        *,
+        store: JobStore | None = None,
+        catalog: Catalog | None = None,
+        env: Mapping[str, str] | None = None,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config or GatewayConfig()
+        s = self.config.server
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.catalog = catalog or load_catalog()
+        self.store = store if store is not None else open_store(s.database_url, env=self.env)
+        self.data: GatewayData = gateway_data(self.store)
+        self.metrics = Metrics()
+        self.metrics.watch_states(self.data.jobs_by_status, self.data.deliveries_by_state)
+        self.downloads_dir = Path(s.downloads_dir) if s.downloads_dir else default_downloads(self.env)
+        self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        self.policy = FetchPolicy.allowing(s.allow_hosts)
+        poll: PollPolicy = DEFAULT_POLICY if s.time_scale == 1.0 else PollPolicy(time_scale=s.time_scale)
+        self.client_kwargs: dict[str, Any] = {
+            "store": self.store,
+            "downloads_dir": self.downloads_dir,
+            "poll_policy": poll,
+            "allow_image_hosts": s.allow_hosts,
+            **(client_options or {}),
+        }
+        self.router = Router(
+            self.config, catalog=self.catalog, env=self.env, client_kwargs=self.client_kwargs, metrics=self.metrics
+        )
+        self.signer = Signer(load_gateway_secret(self.env, s.secret_env))
+        self.submitter = Submitter(
+            self.router,
+            self.data,
+            Pricing(self.config.prices),
+            on_fallback=lambda a, b: self.metrics.fallbacks.labels(a, b).inc(),
+        )
+        self.dispatcher = Dispatcher(self.store, self.data, self.signer, s, self.policy, self.metrics)
+        self._worker: Worker | None = None
+        self._worker_client: RoutedClient | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.started = False
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start the webhook dispatcher and, unless ``worker = false``, an embedded worker."""
+        if self.started:
+            return
+        self.started = True
+        self.dispatcher.start()
+        s = self.config.server
+        if s.worker:
+            self._worker_client = self.worker_client()
+            self._worker = Worker(
+                self._worker_client,
+                lease_s=s.worker_lease_s,
+                threads=s.worker_threads,
+                idle_s=min(1.0, max(0.02, 0.5 * s.time_scale)),
+            )
+            t = threading.Thread(
+                target=self._worker.run, args=(self._stop,), name="vidgate-gateway-worker", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+
+    def worker_client(self) -> RoutedClient:
+        """A client that runs any job of this store through its own route (what ``vidgate worker`` uses)."""
+        router = Router(
+            self.config, catalog=self.catalog, env=self.env, client_kwargs=self.client_kwargs, metrics=self.metrics
+        )
+        return RoutedClient(router, **self.client_kwargs)
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        if self._worker is not None:
+            self._worker.close()
+        if self._worker_client is not None:
+            self._worker_client.close()
+        self.dispatcher.stop()
+        self.router.close()
+        self.store.close()
+
+    # -------------------------------------------------------------- tenants
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not self.config.server.auth:
+            return Principal(ANONYMOUS)
+        if not token:
+            raise APIError(
+                401,
+                "You didn't provide an API key. Send it as 'Authorization: Bearer vg_...'; create one with "
+                "`vidgate keys create --name NAME`.",
+                code="missing_api_key",
+            )
+        record = verify(self.data, token)
+        if record is None:
+            raise APIError(401, "Incorrect API key provided (unknown, revoked or mistyped).", code="invalid_api_key")
+        return Principal(record.id, record)
+
+    def check_rate(self, principal: Principal) -> None:
+        wait = rate_check(self.data, principal)
+        if wait is not None:
+            assert principal.record is not None
+            raise APIError(
+                429,
+                f"This API key may create {principal.record.rate_limit_per_min} videos per minute; "
+                f"try again in {wait:g} s.",
+                code="rate_limit_exceeded",
+                kind="rate_limit_error",
+                headers={"retry-after": str(int(wait))},
+            )
+
+    # -------------------------------------------------------------- jobs
+
+    def check_callback(self, url: str, param: str) -> None:
+        try:
+            check_url(url, self.policy)
+        except FetchRefused as exc:
+            raise APIError(
+                400,
+                f"The callback URL is refused: {exc.reason}. Use a public http(s) URL.",
+                param=param,
+                code="invalid_url",
+            ) from None
+        except Exception as exc:
+            raise APIError(400, f"The callback URL cannot be used: {exc}.", param=param, code="invalid_url") from None
+
+    def submit(
+        self,
+        principal: Principal,
+        request: VideoRequest,
+        *,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
+        callback_param: str = "callback_url",
+    ) -> Job:
+        """Rate limit, SSRF-check URLs, then create through the routes; register webhooks for the job."""
+        if callback_url:
+            self.check_callback(callback_url, callback_param)
+        self.check_rate(principal)
+        job = self.submitter.submit(principal, request, idempotency_key)
+        urls = [u for u in (callback_url, principal.webhook_url) if u]
+        existing = {d.url for d in self.data.list_deliveries(job_id=job.id)}
+        now = utcnow()
+        for url in dict.fromkeys(urls):
+            if url not in existing:
+                self.data.add_delivery(new_delivery(job.id, principal.key_id, url, now))
+        return job
+
+    def job(self, principal: Principal, job_id: str) -> Job:
+        """The job if ``principal`` owns it; every other case is the same 404 (no hint that it exists)."""
+        try:
+            job = self.store.get(job_id)
+        except JobNotFoundError:
+            raise not_found("video", job_id) from None
+        if job.owner != principal.key_id:
+            raise not_found("video", job_id)
+        return job
+
+    def job_or_none(self, owner: str, job_id: str) -> Job | None:
+        try:
+            job = self.store.get(job_id)
+        except JobNotFoundError:
+            return None
+        return job if job.owner == owner else None
+
+    def client_for(self, job: Job) -> RouteClient:
+        return self.router.client_for(job)
+
+    def remix(self, principal: Principal, job_id: str, prompt: str) -> Job:
+        source = self.job(principal, job_id)
+        self.check_rate(principal)
+        client = self.client_for(source)
+        try:
+            return client.remix(source, prompt)
+        except (TransportError, ProviderHTTPError) as exc:
+            if exc.job is not None:
+                return exc.job  # recorded failed or unknown: the video object says which
+            raise
+
+    def cancel(self, principal: Principal, job_id: str) -> Job:
+        job = self.job(principal, job_id)
+        if job.status.terminal:
+            return job
+        client = self.client_for(job)
+        if job.provider_task_id is not None:
+            try:
+                return client.cancel(job)
+            except ValidationError:
+                pass  # the provider has no cancel: stop tracking it here
+        return client._core.cancel_locally(job, "cancelled through the gateway; the provider may still finish it")
+
+    def delete(self, principal: Principal, job_id: str) -> None:
+        """Remove a final job: the provider's copy where its protocol allows, the files, the row."""
+        job = self.job(principal, job_id)
+        if not job.status.terminal:
+            raise APIError(
+                400,
+                f"Video '{job_id}' is {job.status.value}: only finished videos can be deleted; "
+                f"cancel it first (POST /v1/videos/{job_id}/cancel).",
+                param="video_id",
+                code="invalid_value",
+            )
+        client = self.client_for(job)
+        spec = self.catalog.resolve(job.model)
+        if job.provider_task_id is not None and "delete" in get_dialect(spec.dialect).operations:
+            try:
+                client.delete(job)
+            except VidgateError as exc:  # the gateway's copy goes anyway; the provider's expires on its own
+                log.warning("provider delete of %s failed: %s", job.id, exc)
+        for asset in job.assets:
+            if asset.path:
+                with contextlib.suppress(OSError):
+                    Path(asset.path).unlink()
+        self.store.delete(job.id)

@@ -1,0 +1,145 @@
+"""ASGI middleware: request size limits (413) and the access log (method, path, status, time, key id).
+
+The access log never contains a query string (file links carry signatures there) nor a header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("vidgate.access")
+
+
+async def _reply(send: Send, status: int, body: dict[str, object]) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+def too_large(limit: int) -> dict[str, object]:
+    return {
+        "error": {
+            "message": f"The request body is larger than this gateway accepts ({limit} bytes). Send a "
+            "smaller upload, or an image URL instead of the file.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "request_too_large",
+        }
+    }
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or, without one, while reading."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                await _reply(
+                    send,
+                    400,
+                    {
+                        "error": {
+                            "message": "Invalid Content-Length header.",
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": "invalid_header",
+                        }
+                    },
+                )
+                return
+            if declared > self.limit:
+                await _reply(send, 413, too_large(self.limit))
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        # no Content-Length (chunked): read up to the limit first, then replay what was read
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.limit:
+                await _reply(send, 413, too_large(self.limit))
+                return
+            chunks.append(body)
+            more = bool(message.get("more_body"))
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = [0]
+        request_id = "req_" + uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            state = scope.get("state") or {}
+            log.info(
+                "%s %s %s",
+                scope.get("method"),
+                scope.get("path"),
+                status[0],
+                extra={
+                    "http_method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status[0],
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "key_id": state.get("key_id"),
+                    "request_id": request_id,
+                },
+            )

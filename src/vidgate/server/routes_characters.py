@@ -1,0 +1,109 @@
+"""Characters (cameos) through the gateway: ``POST /v1/videos/characters`` and ``GET .../{id}``.
+
+Made from a video URL or from a finished video of the same API key (``from_task``), on the provider of
+``model`` (default: the first served model that has characters). Each character belongs to the key that
+made it; mention it in prompts as ``@username``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from vidgate.net.ssrf import FetchFailed, FetchRefused
+from vidgate.server.bodies import CharacterCreate, parse_model, read_body
+from vidgate.server.deps import GatewayDep, PrincipalDep
+from vidgate.server.errors import APIError, not_found
+from vidgate.server.gateway import Gateway
+from vidgate.server.tenants import Principal
+from vidgate.server.webhooks_out import check_url
+from vidgate.store.gateway import StoredCharacter
+from vidgate.types import Character, utcnow
+
+router = APIRouter(prefix="/v1/videos/characters", tags=["characters"])
+
+CREATE_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": CharacterCreate.model_json_schema()}}}
+}
+
+
+def character_json(c: Character) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "object": "character",
+        "name": c.name or c.username,
+        "username": c.username,
+        "provider": c.provider,
+        "permalink": c.permalink,
+        "profile_picture_url": c.profile_picture_url,
+        "created_at": int(c.created_at.timestamp()),
+    }
+
+
+def _create(gw: Gateway, principal: Principal, body: CharacterCreate) -> Character:
+    if (body.url is None) == (body.from_task is None):
+        raise APIError(
+            400,
+            "Give exactly one of 'url' (a video showing the character) or 'from_task' (a finished "
+            "video id of this API key).",
+            param="url",
+            code="invalid_value",
+        )
+    if body.url is not None:
+        try:
+            check_url(body.url, gw.policy)
+        except (FetchRefused, FetchFailed) as exc:
+            raise APIError(400, f"The URL is refused: {exc.reason}.", param="url", code="invalid_url") from None
+    source = gw.job(principal, body.from_task) if body.from_task else None
+    if source is not None:
+        spec = gw.catalog.resolve(source.model)
+    elif body.model:
+        spec = gw.router.resolve(body.model)
+    else:
+        able = [s for s in gw.router.served_models() if s.characters.supported]
+        if not able:
+            raise APIError(400, "No model this gateway serves makes characters.", param="model", code="unsupported")
+        spec = able[0]
+    route = next((r for r in gw.router.routes.values() if gw.router.serves(r, spec)), None)
+    if route is None:
+        raise APIError(400, f"This gateway has no route for {spec.key}.", param="model", code="model_not_found")
+    client = gw.client_for(source) if source is not None else route.client
+    character = client.create_character(
+        timestamps=body.timestamps, url=body.url, from_task=source, name=body.name, model=spec.key, save=False
+    )
+    gw.data.save_character(StoredCharacter(character.id, principal.key_id, utcnow(), character.model_dump_json()))
+    return character
+
+
+@router.post("", summary="Create a character from a video URL or a finished video", openapi_extra=CREATE_BODY)
+async def create_character(request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+    fields, uploads = await read_body(request)
+    if uploads:
+        raise APIError(
+            400,
+            "This gateway makes characters from a video URL ('url') or a finished video "
+            "('from_task'), not from an uploaded file.",
+            param=next(iter(uploads)),
+            code="unsupported_parameter",
+        )
+    body: CharacterCreate = parse_model(CharacterCreate, fields)
+    character = await run_in_threadpool(_create, gw, principal, body)
+    return JSONResponse(character_json(character))
+
+
+@router.get("", summary="The characters of this API key")
+async def list_characters(gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+    rows = await run_in_threadpool(gw.data.list_characters, principal.key_id)
+    data = [character_json(Character.model_validate_json(r.data)) for r in rows]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@router.get("/{character_id}", summary="One character")
+async def get_character(character_id: str, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+    row = await run_in_threadpool(gw.data.get_character, character_id)
+    if row is None or row.owner != principal.key_id:
+        raise not_found("character", character_id, "character_id")
+    return JSONResponse(character_json(Character.model_validate_json(row.data)))
