@@ -79,7 +79,7 @@ def test_clean_download_hashes_and_sniffs(tmp_path: Path) -> None:
     got, slept = fetch(Server(["ok"]), tmp_path / "v.mp4")
     assert got.sha256 == SHA and got.size == len(VIDEO) and got.mime == "video/mp4"  # type: ignore[attr-defined]
     assert (tmp_path / "v.mp4").read_bytes() == VIDEO and slept == []
-    assert not (tmp_path / "v.mp4.part").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["v.mp4"]  # no part file left behind
 
 
 def test_a_reset_mid_body_resumes_with_range_and_if_range(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -64,12 +65,16 @@ Expect = Literal["video", "image"]
 
 
 class Sink:
-    """Writes chunks to ``<out>.part`` while hashing; ``finish`` renames it into place atomically."""
+    """Writes chunks to ``<out>.<random>.part`` while hashing; ``finish`` renames it into place atomically.
+
+    The part name is unique per download, so two processes (or threads) fetching the same file at once — a
+    worker saving a preview while a gateway request asks for it — never write into or rename each other's part.
+    """
 
     def __init__(self, out: Path, expect: Expect = "video") -> None:
         self.out = out
         self.expect = expect
-        self.part = out.with_name(out.name + ".part")
+        self.part = out.with_name(f"{out.name}.{secrets.token_hex(4)}.part")
         out.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.part.open("wb")
         self._sha = hashlib.sha256()
