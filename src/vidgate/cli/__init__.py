@@ -9,7 +9,9 @@ from vidgate.cli.docs import docs
 from vidgate.cli.emulate import emulate
 from vidgate.cli.generate import generate
 from vidgate.cli.jobs import jobs_app
+from vidgate.cli.keys import keys_app
 from vidgate.cli.models import models
+from vidgate.cli.serve import serve
 from vidgate.cli.worker import worker
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ app.command()(docs)
 app.add_typer(characters_app, name="characters")
 app.add_typer(jobs_app, name="jobs")
 app.command()(worker)
+app.command()(serve)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -46,6 +46,10 @@ def worker(
         list[str] | None,
         typer.Option(help="PROVIDER=REQUESTS_PER_SECOND: this worker's share of a provider's rate (repeatable)"),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Gateway TOML: run each job through its route (host + key)"),
+    ] = None,
 ) -> None:
     """Claim due jobs under a lease, poll them, download results; a killed worker's jobs are picked up later."""
     policy = DEFAULT_POLICY if time_scale == 1.0 else PollPolicy(time_scale=time_scale)
@@ -53,7 +57,7 @@ def worker(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     rates = dict(parse_rate(r) for r in rate or [])
-    with Client(store=open_store(store), downloads_dir=downloads, poll_policy=policy, rate_limits=rates) as client:
+    with _client(store, downloads, policy, rates, config) as client:
         runner = Worker(client, worker_id=worker_id, lease_s=lease, threads=threads, batch=batch, idle_s=idle)
         err.print(f"vidgate worker {runner.worker_id}: lease {lease:g} s, {threads} threads")
         try:
@@ -62,3 +66,14 @@ def worker(
             runner.close()
         err.print(f"stopped: {stats.claimed} claimed, {stats.steps} steps, {len(stats.finished)} finished, "
                   f"{stats.errors} errors, {stats.lost_leases} lost leases")  # fmt: skip
+
+
+def _client(
+    store: str | None, downloads: Path, policy: PollPolicy, rates: dict[str, float], config: Path | None
+) -> Client:
+    """A plain client, or with ``--config`` the gateway's routes (each job through its own host and key)."""
+    if config is None:
+        return Client(store=open_store(store), downloads_dir=downloads, poll_policy=policy, rate_limits=rates)
+    from vidgate.server.routing import routed_client
+
+    return routed_client(config, database_url=store, downloads_dir=downloads, poll_policy=policy, rate_limits=rates)

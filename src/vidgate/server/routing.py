@@ -8,16 +8,18 @@ it hands each job to its route's client.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vidgate.catalog import Catalog, ModelSpec
+from vidgate.catalog import Catalog, ModelSpec, load_catalog
 from vidgate.catalog.loader import is_retired
 from vidgate.catalog.validate import Problem
 from vidgate.client import Client, ProviderSettings, Submission
 from vidgate.engine.download import ByteProgress
+from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.errors import MissingCredentialsError, UnknownModelError, ValidationError, VidgateError
 from vidgate.server.config import GatewayConfig, RouteConfig
 from vidgate.server.metrics import Metrics
@@ -209,3 +211,35 @@ class RoutedClient(Client):
     def close(self) -> None:
         super().close()
         self.router.close()
+
+
+def routed_client(
+    config_path: str | os.PathLike[str],
+    *,
+    database_url: str | None = None,
+    downloads_dir: str | os.PathLike[str] | None = None,
+    poll_policy: PollPolicy | None = None,
+    env: Mapping[str, str] | None = None,
+    **client_kwargs: Any,
+) -> RoutedClient:
+    """What ``vidgate worker --config gateway.toml`` runs: the gateway's routes on its database. The config's
+    ``database_url``, ``downloads_dir`` and ``time_scale`` apply unless given here (downloads must be where the
+    gateway serves them from)."""
+    from vidgate.server.config import load_config
+    from vidgate.server.gateway import default_downloads
+    from vidgate.store import open_store
+
+    config = load_config(config_path)
+    env = os.environ if env is None else env
+    s = config.server
+    if poll_policy is None or (poll_policy == DEFAULT_POLICY and s.time_scale != 1.0):
+        poll_policy = DEFAULT_POLICY if s.time_scale == 1.0 else PollPolicy(time_scale=s.time_scale)
+    kwargs: dict[str, Any] = {
+        "store": open_store(database_url or s.database_url, env=env),
+        "downloads_dir": s.downloads_dir or downloads_dir or default_downloads(env),
+        "poll_policy": poll_policy,
+        "allow_image_hosts": s.allow_hosts,
+        **client_kwargs,
+    }
+    router = Router(config, catalog=load_catalog(), env=env, client_kwargs=kwargs)
+    return RoutedClient(router, **kwargs)

@@ -1,0 +1,80 @@
+"""``vidgate serve``: the HTTP gateway. One process does everything on SQLite by default; with
+``--database-url postgresql://...`` and ``--no-worker`` any number of replicas share the database while
+``vidgate worker --config ...`` processes run the jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vidgate.cli._common import err, reported
+
+EMULATOR_TIME_SCALE = 0.05
+
+
+def serve(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Gateway TOML (routes, limits, prices)")] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", envvar="VIDGATE_DATABASE_URL", help="SQLite path or postgresql:// URL"),
+    ] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no jobs here (`vidgate worker` does)")] = False,
+    worker_threads: Annotated[int | None, typer.Option(help="Jobs the embedded worker runs at once")] = None,
+    downloads: Annotated[Path | None, typer.Option(help="Where finished videos are kept")] = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="No API keys (local experiments only)")] = False,
+    time_scale: Annotated[float | None, typer.Option(help="Poll faster (emulators that run jobs faster)")] = None,
+    emulator: Annotated[bool, typer.Option(help="Send every job to the built-in emulator (offline demo)")] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the gateway: OpenAI-compatible /v1/videos, relay-compatible /v2, /v1/models, SSE, /metrics."""
+    import uvicorn
+
+    from vidgate.server import Gateway, create_app, load_config
+    from vidgate.server.logs import setup_logging
+
+    with reported(False), contextlib.ExitStack() as stack:
+        cfg = load_config(config).with_server(
+            database_url=database_url,
+            worker=False if no_worker else None,
+            worker_threads=worker_threads,
+            downloads_dir=str(downloads) if downloads else None,
+            auth=False if no_auth else None,
+            time_scale=time_scale,
+        )
+        client_options: dict[str, Any] = {}
+        if emulator:
+            from vidgate.emulator import EmulatorConfig, EmulatorServer
+
+            emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=EMULATOR_TIME_SCALE)))
+            client_options = {"base_url": emu.url, "api_key": emu.api_key}
+            cfg = cfg.with_server(time_scale=EMULATOR_TIME_SCALE)
+            err.print(f"Jobs go to the built-in emulator at {emu.url} (offline; 20x faster)")
+        route_keys = [os.environ.get(r.api_key_env, "") for r in cfg.routes if r.api_key_env]
+        setup_logging(log_level, secrets=[*route_keys, os.environ.get(cfg.server.secret_env, "")])
+        gateway = Gateway(cfg, client_options=client_options)
+        stack.callback(gateway.close)
+        app = create_app(gateway=gateway, plugins=_plugins())
+        where = "embedded worker" if cfg.server.worker else "no worker (run `vidgate worker`)"
+        err.print(
+            f"vidgate gateway on http://{host}:{port} — {gateway.store!r}, {where}, "
+            f"{len(gateway.router.routes)} routes; docs at /docs"
+        )
+        if cfg.server.auth and not gateway.data.list_keys():
+            err.print("No API keys yet: create one with `vidgate keys create --name NAME`.")
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)
+
+
+def _plugins() -> list[Any]:
+    """Extra apps mounted into the gateway: the web console (``vidgate.server.console.console_plugin``)."""
+    try:
+        from vidgate.server import console
+    except ImportError:
+        return []
+    make = getattr(console, "console_plugin", None)
+    return [make()] if callable(make) else []

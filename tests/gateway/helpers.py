@@ -1,0 +1,96 @@
+"""Helpers for the gateway tests: gateway configs on the emulator, a loopback HTTP app server, waiting."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from tests.conftest import FAST
+from vidgate.emulator import EmulatorServer
+from vidgate.server import GatewayConfig, RouteConfig, ServerSettings
+
+EMU_KEY_ENV = "TEST_EMULATOR_KEY"
+
+
+def gateway_config(
+    emulator: EmulatorServer,
+    tmp: Path,
+    *,
+    routes: list[RouteConfig] | None = None,
+    database_url: str | None = None,
+    **server: Any,
+) -> GatewayConfig:
+    settings = {
+        "database_url": database_url or str(tmp / "gateway.db"),
+        "downloads_dir": str(tmp / "files"),
+        "time_scale": FAST,
+        "worker_threads": 4,
+        "sse_interval_s": 0.05,
+        "webhook_backoff_s": [0.05, 0.1],
+        **server,
+    }
+    if routes is None:
+        routes = [
+            RouteConfig(name="relay", provider="relay", base_url=emulator.url, api_key_env=EMU_KEY_ENV),
+            RouteConfig(name="relay-openai", provider="relay-openai", base_url=emulator.url, api_key_env=EMU_KEY_ENV),
+        ]
+    return GatewayConfig(server=ServerSettings(**settings), routes=routes)
+
+
+def env_for(emulator: EmulatorServer, tmp: Path, **extra: str) -> dict[str, str]:
+    return {EMU_KEY_ENV: emulator.api_key, "VIDGATE_HOME": str(tmp), "VIDGATE_GATEWAY_SECRET": "test-secret", **extra}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {check}")
+        time.sleep(interval)
+
+
+def wait_done(http: httpx.Client, video_id: str, key: str, timeout: float = 20.0) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        body: dict[str, Any] = http.get(f"/v1/videos/{video_id}", headers=bearer(key)).json()
+        return body if body["status"] in ("completed", "failed") else None
+
+    result: dict[str, Any] = wait_for(done, timeout)
+    return result
+
+
+class AppServer:
+    """Any ASGI app on 127.0.0.1 in a thread (webhook receivers, image hosts that redirect)."""
+
+    def __init__(self, app: Any) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}"
+
+    def __enter__(self) -> AppServer:
+        self._thread.start()
+        wait_for(lambda: self._server.started, 10)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
