@@ -2,7 +2,7 @@
 
 Playwright cannot download its own browsers here, so it launches the system Chromium. ``make test`` installs
 it first (``make browser``); without it the browser tests fail with what to do, never skip silently.
-Test modules import ``browser_fixture`` and ``page_fixture``; tests ask for ``browser`` and ``page``.
+``tests/e2e/conftest.py`` registers the fixtures once (one Chromium per session): tests ask for ``browser``, ``page``.
 """
 
 from __future__ import annotations

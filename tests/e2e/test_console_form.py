@@ -15,7 +15,7 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.conftest import make_image
-from tests.e2e.browser import browser_fixture, page_fixture, serve  # noqa: F401  (fixtures)
+from tests.e2e.browser import serve
 from vidgate.server.console import mount_console
 
 pytestmark = pytest.mark.slow
@@ -58,8 +58,17 @@ def test_choices_follow_the_model(page: Any, console_url: str) -> None:
     assert not visible(page, "images") and not visible(page, "characters")
 
     page.select_option("#model", "relay-openai/sora-2-pro")  # sizes and resolutions of the OpenAI format
-    assert options(page, "#size") == [(v, True) for v in ("1280x720", "720x1280", "1792x1024", "1024x1792")]
-    assert page.input_value("#size") == "720x1280"  # the catalog's default
+    sizes = ("", "1280x720", "720x1280", "1792x1024", "1024x1792")
+    assert options(page, "#size") == [(v, True) for v in sizes]
+    assert page.input_value("#size") == "" and page.inner_text("#size option >> nth=0") == "default (720x1280)"
+    page.select_option("#aspect_ratio", "16:9")  # aspect ratio and resolution are written into the size...
+    page.select_option("#resolution", "1080p")
+    page.select_option("#size", "1024x1792")  # ...so an explicit size replaces them
+    assert page.is_disabled("#aspect_ratio") and page.is_disabled("#resolution")
+    assert page.input_value("#aspect_ratio") == "" and page.input_value("#resolution") == ""
+    assert "Given by the size." in page.inner_text("#aspect_ratio-hint")
+    page.select_option("#size", "")
+    assert page.is_enabled("#aspect_ratio") and page.is_enabled("#resolution")
     assert visible(page, "resolution")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -16,7 +17,7 @@ from starlette.testclient import TestClient
 
 from vidgate.catalog import load_catalog
 from vidgate.catalog.loader import is_retired
-from vidgate.server.console import create_console, failure_sentence, mount_console
+from vidgate.server.console import console_plugin, create_console, failure_sentence, mount_console
 from vidgate.server.console.capabilities import form_capabilities, script_json, table_rows
 from vidgate.server.console.messages import FAILURE_SENTENCES
 from vidgate.types import ErrorCode
@@ -133,3 +134,21 @@ def test_static_files_redirect_and_narrowed_model_list(http: TestClient) -> None
     assert offered == ["relay/veo3", "zhipu/cogvideox-3"]
     assert "connect-src 'self' https://gw.example" in page.headers["content-security-policy"]
     assert 'href="/ui/models"' in page.text
+
+
+def test_the_gateway_plugin_offers_the_models_its_routes_serve(tmp_path: Path) -> None:
+    from vidgate.server import Gateway, GatewayConfig, RouteConfig, ServerSettings, create_app
+
+    config = GatewayConfig(
+        server=ServerSettings(database_url=str(tmp_path / "gw.db"), downloads_dir=str(tmp_path / "files")),
+        routes=[RouteConfig(name="z", provider="zhipu", base_url="http://127.0.0.1:9", models=["cogvideox-3"])],
+    )
+    gateway = Gateway(config, env={"VIDGATE_HOME": str(tmp_path), "VIDGATE_GATEWAY_SECRET": "s"})
+    try:
+        app = create_app(gateway=gateway, plugins=[console_plugin()], start=False)
+        with TestClient(app) as http:
+            page = http.get("/console/")
+            assert [m["id"] for m in embedded(page.text, "vidgate-capabilities")["models"]] == ["zhipu/cogvideox-3"]
+            assert "/console/" not in http.get("/openapi.json").text  # pages stay out of the API document
+    finally:
+        gateway.close()

@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from vidgate.catalog import ModelSpec
 from vidgate.server.errors import APIError
-from vidgate.types import ImageInput, VideoRequest
+from vidgate.types import ImageInput, ImageRole, VideoRequest
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -43,6 +43,11 @@ class OpenAICreate(BaseModel):
     resolution: str | None = Field(None, description='vidgate extension, e.g. "720p"')
     hd: bool | None = Field(None, description="vidgate extension")
     images: list[str] = Field(default_factory=list, description="vidgate extension: image URLs or data URIs")
+    image_roles: list[ImageRole] = Field(
+        default_factory=list,
+        description="vidgate extension: each image's role, in order (input_reference first, then images); "
+        "omitted = the model's default roles",
+    )
     characters: list[str] = Field(default_factory=list, description="vidgate extension: character usernames")
     options: dict[str, Any] = Field(default_factory=dict, description="vidgate extension: per-provider options")
     callback_url: str | None = Field(None, description="vidgate extension: webhook for this video (Standard Webhooks)")
@@ -118,7 +123,7 @@ async def read_body(request: Request, *, allow_multipart: bool = True) -> tuple[
                 continue
             if key.startswith("input_reference[") and key.endswith("]"):  # the SDK's encoding of the object
                 fields.setdefault("input_reference", {})[key[len("input_reference[") : -1]] = value
-            elif key in ("images", "images[]", "characters", "characters[]"):
+            elif key in ("images", "images[]", "characters", "characters[]", "image_roles", "image_roles[]"):
                 fields.setdefault(key.removesuffix("[]"), []).append(value)
             elif key in fields:
                 raise APIError(400, f"Duplicate parameter: '{key}'.", param=key, code="invalid_value")
@@ -262,6 +267,12 @@ def openai_request(
         images.insert(0, ImageInput(source=ref.image_url))
     elif isinstance(ref, str) and ref:
         images.insert(0, ImageInput(source=ref))
+    if body.image_roles:
+        if len(body.image_roles) != len(images):
+            raise APIError(400, f"image_roles has {len(body.image_roles)} entries for {len(images)} images; give "
+                           "one role per image (input_reference first, then images) or none.", param="image_roles",
+                           code="invalid_value")  # fmt: skip
+        images = [ImageInput(source=i.source, role=r) for i, r in zip(images, body.image_roles, strict=True)]
     extra: dict[str, Any] = {}
     if body.size:
         extra.update(size_fields(body.size, spec))

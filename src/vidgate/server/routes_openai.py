@@ -31,7 +31,7 @@ from vidgate.server.gateway import Gateway
 from vidgate.server.present import video_object
 from vidgate.server.sse import job_events
 from vidgate.store.codec import encode_cursor
-from vidgate.types import Job
+from vidgate.types import ImageRole, Job
 
 log = logging.getLogger("vidgate.server")
 router = APIRouter(prefix="/v1/videos", tags=["videos (OpenAI-compatible)"])
@@ -49,6 +49,10 @@ _MULTIPART_SCHEMA: dict[str, Any] = {
         "resolution": {"type": "string"},
         "hd": {"type": "string", "enum": ["true", "false"]},
         "callback_url": {"type": "string"},
+        "images": {"type": "array", "items": {"type": "string"}},
+        "image_roles": {"type": "array", "items": {"type": "string", "enum": [r.value for r in ImageRole]}},
+        "characters": {"type": "array", "items": {"type": "string"}},
+        "options": {"type": "string", "description": "A JSON object of per-provider options"},
     },
     "additionalProperties": False,
 }

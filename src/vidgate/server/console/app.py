@@ -9,6 +9,7 @@ console itself never sees the key, and no URL carries it, so it cannot land in a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -139,6 +140,17 @@ def create_console(
     config = ConsoleConfig(api_base=api_base, models=tuple(models) if models is not None else None, title=title,
                            today=today)  # fmt: skip
     return Console(catalog, config).app()
+
+
+def console_plugin(path: str = "/console", **kwargs: Any) -> Callable[[Any, Any], None]:
+    """A gateway plugin (``create_app(config, plugins=[console_plugin()])``): mounts the console at ``path``,
+    offering the models the gateway's routes serve, with the gateway's catalog."""
+
+    def install(app: Any, gateway: Any) -> None:
+        models = [spec.key for spec in gateway.router.served_models()]
+        mount_console(app, path, catalog=gateway.catalog, models=models, **kwargs)
+
+    return install
 
 
 def mount_console(app: Starlette, path: str = "/console", **kwargs: Any) -> None:

@@ -73,10 +73,14 @@ export class GenerateForm {
     this.fill(dur, d.values.length ? d.values : (d.default != null ? [d.default] : []), d.default, fmtSeconds, false);
     dur.disabled = d.fixed || dur.options.length <= 1;
     this.field("duration").hidden = !dur.options.length;
+    // Where aspect ratio / resolution are written into the same wire field as size (OpenAI-format models),
+    // an explicit size overrides them: the size starts unset so the other two can be used.
+    this.sizeOverrides = Boolean(m.size && [m.aspect_ratio, m.resolution].some((c) => c && c.field === m.size.field));
     for (const name of ["aspect_ratio", "resolution", "size"]) {
       const c = m[name];
       this.field(name).hidden = !c;
-      if (c) this.fill(this.selects[name], c.values, c.default, (v) => v, c.default == null);
+      const unset = c && (c.default == null || (name === "size" && this.sizeOverrides));
+      if (c) this.fill(this.selects[name], c.values, unset ? null : c.default, (v) => v, unset, c.default);
     }
     this.field("hd").hidden = !m.hd;
     this.hd.checked = false;
@@ -93,10 +97,10 @@ export class GenerateForm {
     this.refresh();
   }
 
-  fill(select, values, def, label, allowUnset) {
+  fill(select, values, def, label, allowUnset, unsetMeans = null) {
     const keep = select.value;
     const opts = values.map((v) => new Option(label(v), String(v)));
-    if (allowUnset) opts.unshift(new Option("default", NOT_SENT));
+    if (allowUnset) opts.unshift(new Option(unsetMeans == null ? "default" : `default (${unsetMeans})`, NOT_SENT));
     select.replaceChildren(...opts);
     const wanted = [keep, def == null ? null : String(def)].find((v) => v != null && opts.some((o) => o.value === v));
     if (wanted != null) select.value = wanted;
@@ -213,6 +217,12 @@ export class GenerateForm {
     const m = this.spec;
     const notes = Object.fromEntries(CHOICES.map((f) => [f, []]));
     this.blockers = [];
+    const bySize = this.sizeOverrides && this.selects.size.value !== NOT_SENT;
+    for (const f of ["aspect_ratio", "resolution"]) {
+      if (this.field(f).hidden) continue;
+      if (bySize) this.selects[f].value = NOT_SENT;
+      this.selects[f].disabled = bySize;
+    }
     for (let pass = 0; pass < 5; pass++) {
       for (const f of CHOICES) for (const o of this.selects[f].options) { o.disabled = false; o.title = ""; }
       for (const k of Object.keys(notes)) notes[k] = [];
@@ -241,7 +251,8 @@ export class GenerateForm {
       if (!changed) break;
     }
     for (const f of CHOICES) {
-      const base = f === "duration" && m.duration.fixed ? `Fixed length: ${m.duration.describe}.` : "";
+      const base = f === "duration" && m.duration.fixed ? `Fixed length: ${m.duration.describe}.`
+        : bySize && (f === "aspect_ratio" || f === "resolution") ? "Given by the size." : "";
       $(`#${f}-hint`).textContent = [...new Set(notes[f])].map((s) => `${s[0].toUpperCase()}${s.slice(1)}.`).concat(base ? [base] : []).join(" ");
     }
     if (m.hd) {
