@@ -26,9 +26,9 @@ from vidgate.server.run import GatewayServer
 
 pytestmark = pytest.mark.slow
 
-# Emulated jobs take the model's typical latency (120 s for Sora) times this: about 5 s, long enough for
+# Emulated jobs take the model's typical latency (120 s for Sora) times this: about 3 s, long enough for
 # several progress events at the gateway's SSE interval, short enough for a fast suite.
-SCALE = 0.04
+SCALE = 0.025
 # Every progress value a job card shows, recorded by the page itself as the DOM changes.
 RECORD_PROGRESS = """
 window.__progress = [];
