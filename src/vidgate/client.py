@@ -8,6 +8,10 @@ Jobs live in a store (``store=``: in memory by default, or a SQLite path / Postg
 ``vidgate worker`` processes). The job row is written before the provider is called, so a crash never
 leads to a paid job being submitted twice; ``advance(job)`` does one unit of work on a job and is what
 workers call.
+
+Webhooks: ``callback_urls={"relay": lambda job_id: receiver.notify_url(public_url, job_id)}`` sends each job
+of that provider with its own callback URL (for models whose catalog entry lists ``webhook`` delivery);
+polling then only backs the callback up, and ``engine.hints.wake_on_hint`` makes the job due when it comes.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class Client:
         store: JobStore | str | os.PathLike[str] | None = None,
         downloads_dir: str | os.PathLike[str] | None = None,
         rate_limits: Mapping[str, float] | None = None,
+        callback_urls: Mapping[str, Callable[[str], str]] | None = None,
     ) -> None:
         # Image URLs for models that only take bytes are downloaded through the SSRF guard; these hosts
         # skip its address check (redirects from them are still checked).
@@ -98,6 +103,7 @@ class Client:
         self._core = _core(
             store, rate_limits, clock, base_url=base_url, api_key=api_key, providers=providers, catalog=catalog,
             env=env, allow_retired=allow_retired, poll_policy=poll_policy, rand=rand, downloads_dir=downloads_dir,
+            callback_urls=callback_urls,
         )  # fmt: skip
         self._sleep = sleep
         self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
@@ -192,8 +198,11 @@ class Client:
 
     def get(self, job: Job | str) -> Job:
         """One status check (rate-limited by the provider's budget)."""
+        return self._status(self._core.job(job))
+
+    def _status(self, job: Job) -> Job:
+        """``get`` on a job just read from the store."""
         core = self._core
-        job = core.job(job)
         if job.status.terminal or job.provider_task_id is None:
             return job
         spec = core.spec_of(job)
@@ -220,7 +229,7 @@ class Client:
             if limit is not None:
                 return core.expire(job, limit)
             try:
-                job = self.get(job)
+                job = self._status(job)  # read from the store just above
             except _TRANSIENT as exc:
                 return core.poll_failed(job, exc)
             if not job.status.terminal:
@@ -408,11 +417,13 @@ class AsyncClient:
         store: JobStore | str | os.PathLike[str] | None = None,
         downloads_dir: str | os.PathLike[str] | None = None,
         rate_limits: Mapping[str, float] | None = None,
+        callback_urls: Mapping[str, Callable[[str], str]] | None = None,
     ) -> None:
         self._fetch_policy = FetchPolicy.allowing(allow_image_hosts)
         self._core = _core(
             store, rate_limits, clock, base_url=base_url, api_key=api_key, providers=providers, catalog=catalog,
             env=env, allow_retired=allow_retired, poll_policy=poll_policy, rand=rand, downloads_dir=downloads_dir,
+            callback_urls=callback_urls,
         )  # fmt: skip
         self._sleep = sleep
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
@@ -436,6 +447,14 @@ class AsyncClient:
 
     def on_event(self, listener: Callable[[JobEvent], None]) -> None:
         self._core.listeners.append(listener)
+
+    def now(self) -> datetime:
+        """The client's wall clock (driven by the injected ``clock``): what leases and schedules use."""
+        return self._core.now()
+
+    def job(self, job_id: str) -> Job:
+        """The job as stored (``JobNotFoundError`` when there is none); a local read, not a coroutine."""
+        return self._core.job(job_id)
 
     def prepare(self, prompt: str | None = None, *, request: VideoRequest | None = None, fit: bool = False,
                 **fields: Any) -> Submission:  # fmt: skip
@@ -481,8 +500,10 @@ class AsyncClient:
         return core.accepted(core.job(job.id), update)
 
     async def get(self, job: Job | str) -> Job:
+        return await self._status(self._core.job(job))
+
+    async def _status(self, job: Job) -> Job:
         core = self._core
-        job = core.job(job)
         if job.status.terminal or job.provider_task_id is None:
             return job
         spec = core.spec_of(job)
@@ -509,7 +530,7 @@ class AsyncClient:
             if limit is not None:
                 return core.expire(job, limit)
             try:
-                job = await self.get(job)
+                job = await self._status(job)  # read from the store just above
             except _TRANSIENT as exc:
                 return core.poll_failed(job, exc)
             if not job.status.terminal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
 import time
@@ -30,6 +31,12 @@ class EmulatorConfig:
     # When set, a job takes the model's typical latency from the catalog times this factor (10% queued)
     # instead of queue_seconds + render_seconds: pair it with PollPolicy(time_scale=...) on the client.
     time_scale: float | None = None
+    # With time_scale: each job's time is the typical latency times a factor drawn uniformly from
+    # [1 - latency_spread, 1 + latency_spread] (seeded by latency_seed, in the order jobs are created).
+    latency_spread: float = 0.0
+    latency_seed: int = 0
+    # OpenAI-format videos: send the openai-poll-after-ms hint while a job runs (as OpenAI does)
+    poll_after_hint: bool = True
     clock: Callable[[], float] = time.monotonic
     # Faults to inject from the start (emulator/fault_plan.py); change at runtime with POST /_emulator/faults.
     faults: FaultPlan | None = None
@@ -75,6 +82,7 @@ class EmulatorState:
         self.files: FileIndex[EmuJob] = FileIndex(lambda: self.config.clock(), lambda: self.faults.plan.url_ttl_s)
         self.creates: Counter[str] = Counter()  # accepted creates per request fingerprint (money safety)
         self._lock = threading.Lock()
+        self._spread = random.Random(config.latency_seed)
 
     def count(self, endpoint: str) -> None:
         with self._lock:
@@ -83,6 +91,12 @@ class EmulatorState:
     def add(self, job: EmuJob) -> EmuJob:
         """Record an accepted create: count it by fingerprint and apply job-level faults (late failure)."""
         job.fingerprint = job.fingerprint or request_fingerprint(job.dialect, job.model, job.body)
+        spread = self.config.latency_spread
+        if spread and self.config.time_scale is not None:
+            with self._lock:
+                factor = 1.0 + spread * (2.0 * self._spread.random() - 1.0)
+            job.queue_s *= factor
+            job.render_s *= factor
         job.minter = self.files.mint
         fail_at = self.faults.late_fail_at(job.fingerprint, json.dumps(job.body, ensure_ascii=False, default=str))
         late = self.faults.plan.late_failure
@@ -102,6 +116,12 @@ class EmulatorState:
             return self.config.queue_seconds, self.config.render_seconds
         total = typical_latency_s * self.config.time_scale
         return 0.1 * total, 0.9 * total
+
+    def done_at(self, job: EmuJob) -> float:
+        """When (on ``config.clock``) the job reaches its final state: its last render moment, or the moment
+        a late failure is reported."""
+        render = job.render_s * (job.fail_at if job.fail_reason else 1.0)
+        return job.created + job.queue_s + render
 
     def phase(self, job: EmuJob) -> tuple[str, float]:
         """``queued`` / ``running`` / ``done`` and the running fraction 0..1, from the clock."""

@@ -11,7 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ class Core:
         store: JobStore | None = None,
         downloads_dir: str | os.PathLike[str] | None = None,
         budgets: Budgets | None = None,
+        callback_urls: Mapping[str, Callable[[str], str]] | None = None,
     ) -> None:
         self.catalog = catalog or load_catalog()
         self.base_url = base_url
@@ -103,6 +104,8 @@ class Core:
         self.downloads_dir = Path(downloads_dir) if downloads_dir is not None else None
         self.budgets = budgets or Budgets()
         self.listeners: list[EventListener] = []
+        # provider name -> (job id -> the per-job callback URL sent with its create), see attach_callback
+        self.callback_urls = dict(callback_urls or {})
         self._hints: dict[str, float | None] = {}  # the provider's last poll-after hint per job, seconds
         self._seen: dict[str, tuple[int, JobStatus, int]] = {}  # version, status, progress last read or written
         self._wall0, self._mono0 = utcnow(), clock()
@@ -183,8 +186,10 @@ class Core:
         """Persist the job row *before* the provider call. ``created=False``: the key had a job already."""
         spec = sub.prepared.spec
         now = self.now()
+        job_id = "job_" + uuid.uuid4().hex[:24]
+        self.attach_callback(sub, job_id)
         job = Job(
-            id="job_" + uuid.uuid4().hex[:24],
+            id=job_id,
             provider=spec.provider,
             model=spec.key,
             request=sub.prepared.request,
@@ -200,6 +205,16 @@ class Core:
             job = job.model_copy(update=sub.job_fields)
         result = self.store.create(job)
         return self._remember(result.job), result.created
+
+    def attach_callback(self, sub: Submission, job_id: str) -> None:
+        """Put the job's own callback URL (``callback_urls[provider](job_id)``, e.g. a webhook receiver's relay
+        notify URL) into the create, when the model takes a per-request callback and the caller set none."""
+        prepared = sub.prepared
+        make = self.callback_urls.get(prepared.spec.provider)
+        if make is None or prepared.request.webhook_url or "webhook" not in prepared.spec.results.delivery:
+            return
+        request = prepared.request.model_copy(update={"webhook_url": make(job_id)})
+        sub.prepared = replace(prepared, request=request)
 
     def create(self, job: Job) -> Job:
         return self._remember(self.store.create(job).job)
@@ -379,7 +394,13 @@ class Core:
             server_hint_s=hint,
             rand=self.rand(),
             policy=self.poll_policy,
+            webhook=self.has_webhook(job),
         )
+
+    def has_webhook(self, job: Job) -> bool:
+        """The provider will call back for this job (a callback URL went with the create): poll only as a
+        safety net (see engine.polling)."""
+        return bool(job.request and job.request.webhook_url) and "webhook" in self.spec_of(job).results.delivery
 
     def scheduled(self, job: Job, hint: float | None = None) -> Job:
         """``job`` with ``next_poll_at`` set: the next status check, a download now, or nothing when done."""

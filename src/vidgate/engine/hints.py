@@ -33,9 +33,16 @@ def find_job(store: JobStore, hint: WebhookHint, providers: Iterable[str]) -> Jo
 
 
 def wake_on_hint(
-    store: JobStore, now: Callable[[], datetime], providers: Iterable[str] = ()
+    store: JobStore,
+    now: Callable[[], datetime],
+    providers: Iterable[str] = (),
+    on_wake: Callable[[], None] | None = None,
 ) -> Callable[[WebhookHint], Awaitable[None]]:
-    """An ``on_hint`` for ``vidgate.webhooks.WebhookReceiver``: wake the named job (if it still has work)."""
+    """An ``on_hint`` for ``vidgate.webhooks.WebhookReceiver``: wake the named job (if it still has work).
+
+    ``on_wake`` is called after a job was made due, e.g. ``Worker.notify`` so a worker in this process
+    fetches its status at once instead of at the end of its idle wait.
+    """
     names = list(providers)
 
     async def on_hint(hint: WebhookHint) -> None:
@@ -46,6 +53,8 @@ def wake_on_hint(
             adopt_task_id(store, job, hint, now())  # never a resubmit: only learn what the provider has
             return
         store.wake(job.id, now())
+        if on_wake is not None:
+            on_wake()
 
     return on_hint
 

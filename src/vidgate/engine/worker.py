@@ -26,6 +26,7 @@ from vidgate.types import Job, JobStatus
 
 log = logging.getLogger("vidgate.worker")
 _ACTIVE = (JobStatus.pending, JobStatus.unknown, JobStatus.queued, JobStatus.running, JobStatus.succeeded)
+ACTIVE_STATUSES = _ACTIVE  # statuses a job may still have work in (shared with AsyncWorker)
 
 
 @dataclass
@@ -61,6 +62,12 @@ class Worker:
         self.stats = WorkerStats()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vidgate-worker")
         self._lock = threading.Lock()
+        self._woken = threading.Event()
+
+    def notify(self) -> None:
+        """A job became due now (e.g. a webhook woke it, see ``engine.hints``): end the idle wait at once.
+        Thread-safe; pass it as ``wake_on_hint(..., on_wake=worker.notify)``."""
+        self._woken.set()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -78,11 +85,20 @@ class Worker:
         """Loop until ``stop`` is set (or, with ``until_idle``, until no job is due)."""
         stop = stop or threading.Event()
         while not stop.is_set():
+            self._woken.clear()  # a notify() from here on ends the idle wait below
             if self.run_once() == 0:
                 if until_idle and not self._scheduled():
                     break
-                stop.wait(self.idle_s) if self.sleep is time.sleep else self.sleep(self.idle_s)
+                self._idle(stop) if self.sleep is time.sleep else self.sleep(self.idle_s)
         return self.stats
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Wait ``idle_s``, or less when ``stop`` is set or ``notify()`` is called (checked every 50 ms)."""
+        end = time.monotonic() + self.idle_s
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0 or self._woken.wait(min(left, 0.05)):
+                return
 
     def _scheduled(self) -> bool:
         """Is any job waiting for a later step (a poll, a retry, a download)? Used by ``until_idle``."""

@@ -114,7 +114,7 @@ def video_json(state: EmulatorState, job: EmuJob, base_url: str) -> dict[str, An
 def video_response(state: EmulatorState, job: EmuJob, request: Request) -> JSONResponse:
     body = video_json(state, job, str(request.base_url))
     headers = {"x-request-id": request_id()}
-    if body["status"] in ("queued", "in_progress"):
+    if body["status"] in ("queued", "in_progress") and state.config.poll_after_hint:
         headers["openai-poll-after-ms"] = str(poll_after_ms(job))
     return JSONResponse(body, headers=headers)
 

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from vidgate.catalog import ModelSpec, load_catalog
+from vidgate.emulator.callbacks import Callbacks
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref, json_object, require_bearer
 from vidgate.emulator.state import POLICY_FAIL_REASON, EmuJob, EmulatorState
 
@@ -110,6 +111,8 @@ def new_task_id(spec: ModelSpec) -> str:
 
 
 def routes(state: EmulatorState) -> list[Route]:
+    callbacks = Callbacks(state)
+
     async def create(request: Request) -> JSONResponse:
         state.count("POST /v2/videos/generations")
         require_bearer(request, state)
@@ -131,6 +134,9 @@ def routes(state: EmulatorState) -> list[Route]:
             render_s=render_s,
         )
         state.add(job)
+        if "notify_hook" in body:  # POSTed the final task envelope when the task ends (emulator/callbacks.py)
+            base_url = str(request.base_url)
+            callbacks.schedule(job, body["notify_hook"], lambda: task_json(state, job, base_url))
         return JSONResponse({"task_id": job.task_id})
 
     async def query(request: Request) -> JSONResponse:
