@@ -61,4 +61,4 @@ class Signer:
         if expires < (now or time.time()):
             return False
         want = base64.urlsafe_b64encode(self._mac("file", f"{job_id}|{variant}|{expires}")).decode().rstrip("=")
-        return hmac.compare_digest(want, signature)
+        return hmac.compare_digest(want.encode("ascii"), signature.encode("utf-8", "replace"))
