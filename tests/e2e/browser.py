@@ -2,7 +2,7 @@
 
 Playwright cannot download its own browsers here, so it launches the system Chromium. ``make test`` installs
 it first (``make browser``); without it the browser tests fail with what to do, never skip silently.
-``tests/e2e/conftest.py`` registers the fixtures once (one Chromium per session): tests ask for ``browser``, ``page``.
+``tests/e2e/conftest.py`` registers the fixtures once (one Chromium per module): tests ask for ``browser``, ``page``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session", name="browser")
+@pytest.fixture(scope="module", name="browser")
 def browser_fixture() -> Iterator[Any]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an asyncio loop running in
+    the main thread while it is open, which would break later tests that call ``asyncio.run``."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"The web console tests need Chromium at {CHROMIUM}. Run `make browser` (as root it installs Debian's "

@@ -1,4 +1,4 @@
-"""End-to-end fixtures. The browser fixtures are registered here once, so every module shares one Chromium."""
+"""End-to-end fixtures. The browser fixtures are registered here, once for the whole directory."""
 
 from tests.e2e.browser import browser_fixture, page_fixture
 

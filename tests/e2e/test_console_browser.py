@@ -166,3 +166,17 @@ def test_images_uploaded_through_the_form(page: Any, stack: Stack, tmp_path: Pat
     assert [i.role.value if i.role else None for i in job.request.images] == ["first_frame", "reference"]
     body = json.loads(json.dumps(stack.emulator.state.jobs[job.provider_task_id or ""].body))
     assert [i[:22] for i in body["images"]] == ["data:image/png;base64,", "data:image/jpeg;base64"]
+
+
+def test_cancel_a_running_job(page: Any, stack: Stack) -> None:
+    open_console(page, stack)
+    page.select_option("#model", "relay/sora-2")
+    page.fill("#prompt", "A slow sunrise that nobody waits for")
+    page.click("#submit")
+    page.wait_for_selector("#form-status:has-text('accepted')")
+    card = page.locator(".job").first
+    card.locator(".job-cancel").click()
+    page.wait_for_function("() => document.querySelector('.job').dataset.status === 'cancelled'", timeout=5_000)
+    assert card.locator(".job-status").inner_text() == "cancelled"
+    assert card.locator(".reason").inner_text() == FAILURE_SENTENCES["cancelled"]
+    assert stack.gateway.store.get(card.get_attribute("data-job-id") or "").status.value == "cancelled"

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from tests.conftest import make_image
 from tests.e2e.browser import serve
 from vidgate.server.console import mount_console
+from vidgate.server.console.messages import FAILURE_SENTENCES
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +198,40 @@ def test_what_the_form_sends_and_a_refusal_shown_at_its_field(page: Any, console
     body = bodies[0].decode("latin-1")
     assert part("characters", "cat") in body and part("characters", "dog") in body
     assert 'name="image_roles"' not in body and 'name="input_reference"' not in body
+
+
+def test_job_list_pages_and_plain_words_for_every_final_state(page: Any, console_url: str) -> None:
+    def video(n: int, status: str, mine: str, code: str | None) -> dict[str, Any]:
+        error = {"code": code, "message": f"provider words {n}"} if code else None
+        return {"id": f"job_{n:02d}", "object": "video", "model": "relay/sora-2", "status": status, "progress": 40,
+                "created_at": 1764115200 - n, "prompt": f"prompt {n}", "error": error,
+                "vidgate": {"status": mine, "error": error}}  # fmt: skip
+
+    first = [video(1, "failed", "failed", "content_policy_input"), video(2, "failed", "expired", "expired")]
+    second = [video(3, "failed", "cancelled", "cancelled"), video(4, "failed", "failed", "brand_new_code")]
+    asked: list[str] = []
+
+    def listing(route: Any) -> None:
+        asked.append(route.request.url)
+        after = "after=job_02" in route.request.url
+        data = second if after else first
+        route.fulfill(json={"object": "list", "data": data, "first_id": data[0]["id"], "last_id": data[-1]["id"],
+                            "has_more": not after})  # fmt: skip
+
+    page.route("**/v1/videos?*", listing)
+    page.goto(console_url)
+    page.fill("#api-key", "vg_test_key")
+    page.click("text=Use key")
+    page.click("#more-jobs")
+    page.wait_for_selector('.job[data-job-id="job_04"]')
+    assert page.is_hidden("#more-jobs")
+    assert asked[-1].endswith("/v1/videos?limit=20&order=desc&after=job_02")
+    reasons = dict(zip(page.eval_on_selector_all(".job", "js => js.map(j => j.dataset.jobId)"),
+                       page.locator(".job .reason").all_inner_texts(), strict=True))  # fmt: skip
+    assert reasons["job_01"] == FAILURE_SENTENCES["content_policy_input"]
+    assert "deadline" in reasons["job_02"]
+    assert reasons["job_03"] == FAILURE_SENTENCES["cancelled"]
+    assert "reason code brand_new_code" in reasons["job_04"]
+    assert [t.strip() for t in page.locator(".job .job-status").all_inner_texts()] == [
+        "failed", "timed out", "cancelled", "failed",
+    ]  # fmt: skip

@@ -45,7 +45,10 @@ export class JobList {
     this.messages = messages;
     this.list = $("#job-list");
     this.empty = $("#jobs-empty");
+    this.more = $("#more-jobs");
+    this.more.addEventListener("click", () => this.loadMore());
     this.cards = new Map();
+    this.lastId = null;
   }
 
   reset() {
@@ -53,12 +56,24 @@ export class JobList {
     this.cards.clear();
     this.list.replaceChildren();
     this.empty.hidden = false;
+    this.more.hidden = true;
   }
 
   async load() {
     this.reset();
-    const page = await json("/v1/videos?limit=20&order=desc");
+    await this.page("");
+  }
+
+  async loadMore() {
+    this.more.disabled = true;
+    try { await this.page(`&after=${encodeURIComponent(this.lastId)}`); } finally { this.more.disabled = false; }
+  }
+
+  async page(after) {
+    const page = await json(`/v1/videos?limit=20&order=desc${after}`);
     for (const v of page.data || []) this.upsert(v, { append: true });
+    this.lastId = page.last_id || this.lastId;
+    this.more.hidden = !page.has_more;
   }
 
   upsert(v, { append = false } = {}) {
@@ -67,6 +82,7 @@ export class JobList {
       const el = $("#job-card").content.firstElementChild.cloneNode(true);
       el.dataset.jobId = v.id;
       card = { el, abort: new AbortController(), urls: [], shown: false, watching: false, video: v };
+      $(".job-cancel", el).addEventListener("click", () => this.cancel(card));
       this.cards.set(v.id, card);
       if (append) this.list.append(el); else this.list.prepend(el);
       this.empty.hidden = true;
@@ -115,6 +131,18 @@ export class JobList {
     box.hidden = false;
   }
 
+  async cancel(card) {
+    const button = $(".job-cancel", card.el);
+    button.disabled = true;
+    try {
+      this.render(card, await json(`/v1/videos/${encodeURIComponent(card.video.id)}/cancel`, { method: "POST" }));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      button.disabled = false;
+      $(".job-note", card.el).textContent = `Not cancelled: ${err.message}`;
+    }
+  }
+
   // ------------------------------------------------------------------ live progress
   async watch(card) {
     card.watching = true;
@@ -128,6 +156,7 @@ export class JobList {
           lastId = ev.id || lastId;
           let data;
           try { data = JSON.parse(ev.data); } catch { return; }
+          if (ev.event === "deleted") { card.abort.abort(); card.el.remove(); this.cards.delete(id); return; }
           const v = data && data.id ? data : data?.job || data?.data;
           if (v && v.id === id) this.render(card, v);
           delay = 500;
