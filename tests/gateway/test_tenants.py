@@ -70,7 +70,7 @@ def test_keys_are_stored_hashed_and_cli_manages_them(tmp_path: Path, emulator: E
     token = info["key"]
     assert token.startswith("vg_" + info["id"] + "_")
     raw = b"".join(db.read_bytes() for db in tmp_path.glob("gateway.db*"))
-    assert token.encode() not in raw and token.split("_")[-1].encode() not in raw
+    assert token.encode() not in raw and token.split("_", 2)[2].encode() not in raw
     with sqlite3.connect(db) as conn:
         (secret_hash,) = conn.execute("SELECT secret_hash FROM api_keys WHERE id = ?", (info["id"],)).fetchone()
     assert len(secret_hash) == 64

@@ -1,0 +1,125 @@
+"""The gateway's tables (migration 0002) behave the same on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from storekit import at, make_job
+
+from vidgate.server.tenants import create_key, rate_check, verify, window_start
+from vidgate.store import JobStore, StoreError
+from vidgate.store.gateway import Delivery, StoredCharacter, gateway_data
+from vidgate.types import JobStatus
+
+
+def _delivery(n: int, job_id: str, owner: str = "k1") -> Delivery:
+    return Delivery(id=f"msg_{n}", job_id=job_id, owner=owner, url=f"https://hooks.example.com/{n}",
+                    state="waiting", created_at=at(n), updated_at=at(n))  # fmt: skip
+
+
+def test_jobs_have_owners_and_can_be_deleted(store: JobStore) -> None:
+    store.create(make_job(1, owner="alice"))
+    store.create(make_job(2, owner="bob"))
+    store.create(make_job(3))
+    assert [j.id for j in store.list_jobs(owner="alice").jobs] == ["job_0001"]
+    assert store.get("job_0002").owner == "bob"
+    assert len(store.list_jobs().jobs) == 3
+    data = gateway_data(store)
+    data.add_delivery(_delivery(1, "job_0001", "alice"))
+    assert store.delete("job_0001") is True
+    assert store.delete("job_0001") is False
+    assert [j.id for j in store.list_jobs(owner="alice").jobs] == []
+    assert data.get_delivery("msg_1") is None  # deliveries go with their job
+    assert store.get_by_idempotency_key("key-1") is None
+
+
+def test_keys_are_hashed_verified_and_revoked(store: JobStore) -> None:
+    data = gateway_data(store)
+    made = create_key(data, "app", rate_limit_per_min=2, budget_usd=1.0, webhook_url="https://x.example.com/h")
+    record = data.get_key(made.record.id)
+    assert record is not None and record.secret_hash == made.record.secret_hash
+    assert made.token.split("_", 2)[2] not in repr(record)  # only the hash is kept
+    assert verify(data, made.token) == record
+    assert verify(data, made.token[:-1] + ("x" if made.token[-1] != "x" else "y")) is None
+    assert verify(data, "vg_nothex_" + "a" * 40) is None
+    assert [k.id for k in data.list_keys()] == [record.id]
+    with pytest.raises(StoreError):
+        data.create_key(made.record)
+    assert data.revoke_key(record.id, at(5)) is True
+    assert data.revoke_key(record.id, at(6)) is False
+    assert verify(data, made.token) is None
+
+
+def test_budget_charges_are_atomic(store: JobStore, open_more: Callable[[], JobStore]) -> None:
+    data = gateway_data(store)
+    key = create_key(data, "capped", budget_usd=1.0).record
+    others = [gateway_data(open_more()) for _ in range(4)]  # other processes (replicas) on the same database
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: others[i % 4].charge(key.id, 0.25), range(12)))
+    assert results.count(True) == 4
+    fresh = data.get_key(key.id)
+    assert fresh is not None and fresh.spent_usd == pytest.approx(1.0)
+    data.refund(key.id, 0.25)
+    assert data.charge(key.id, 0.25) is True
+    assert data.charge(key.id, 0.01) is False
+    unlimited = create_key(data, "free").record
+    assert all(data.charge(unlimited.id, 100.0) for _ in range(3))
+
+
+def test_rate_windows_are_shared(store: JobStore, open_more: Callable[[], JobStore]) -> None:
+    data, other = gateway_data(store), gateway_data(open_more())
+    made = create_key(data, "limited", rate_limit_per_min=3)
+    from vidgate.server.tenants import Principal
+
+    who = Principal(made.record.id, made.record)
+    now = at(30)
+    assert [rate_check(d, who, now) for d in (data, other, data)] == [None, None, None]
+    wait = rate_check(other, who, now)
+    assert wait is not None and 1 <= wait <= 60
+    assert rate_check(data, who, window_start(now) + (at(61) - at(0))) is None  # the next minute
+
+
+def test_deliveries_arm_claim_and_log(store: JobStore, open_more: Callable[[], JobStore]) -> None:
+    data = gateway_data(store)
+    job = store.create(make_job(1, owner="k1")).job
+    data.add_delivery(_delivery(1, job.id))
+    assert data.waiting_for_final() == []
+    store.save(job.model_copy(update={"status": JobStatus.failed, "updated_at": at(3)}))
+    (ready,) = data.waiting_for_final()
+    assert data.arm(ready.id, "video.failed", '{"type":"video.failed"}', at(4)) is True
+    assert data.arm(ready.id, "video.failed", "{}", at(4)) is False  # armed once
+    a, b = data, gateway_data(open_more())
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda d: d.claim_deliveries(f"s-{id(d)}", at(5), 30), [a, b]))
+    assert sorted(len(g) for g in got) == [0, 1]  # leased to exactly one sender
+    winner = a if got[0] else b
+    sender = f"s-{id(winner)}"
+    claimed = (got[0] or got[1])[0]
+    assert claimed.payload == '{"type":"video.failed"}'
+    assert data.finish_attempt(claimed.id, "someone-else", at=at(6), status=500, error="x", duration_ms=1,
+                               state="pending", next_attempt_at=at(9)) is False  # fmt: skip
+    assert winner.finish_attempt(claimed.id, sender, at=at(6), status=500, error="HTTP 500", duration_ms=12,
+                                 state="pending", next_attempt_at=at(9)) is True  # fmt: skip
+    assert data.claim_deliveries("s", at(8), 30) == []  # not due yet
+    (again,) = data.claim_deliveries("s", at(9), 30)
+    assert data.finish_attempt(again.id, "s", at=at(10), status=204, error=None, duration_ms=3, state="delivered",
+                               next_attempt_at=None)  # fmt: skip
+    final = data.get_delivery(again.id)
+    assert final is not None and final.state == "delivered" and final.attempts == 2 and final.delivered_at == at(10)
+    assert [(x.status, x.error) for x in data.attempts(again.id)] == [(500, "HTTP 500"), (204, None)]
+    assert [d.id for d in data.list_deliveries(owner="k1")] == ["msg_1"]
+    assert data.list_deliveries(owner="k2") == []
+    assert data.deliveries_by_state() == {"delivered": 1}
+    assert data.jobs_by_status() == {"failed": 1}
+
+
+def test_characters_belong_to_a_key(store: JobStore) -> None:
+    data = gateway_data(store)
+    data.save_character(StoredCharacter("ch_1", "k1", at(1), '{"id": "ch_1"}'))
+    data.save_character(StoredCharacter("ch_2", "k2", at(2), '{"id": "ch_2"}'))
+    got = data.get_character("ch_1")
+    assert got is not None and got.owner == "k1" and got.created_at == at(1)
+    assert [c.id for c in data.list_characters("k1")] == ["ch_1"]
+    assert data.get_character("ch_3") is None
