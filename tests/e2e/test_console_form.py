@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 def console_url() -> Iterator[str]:
     app = Starlette()
     mount_console(app, today=date(2026, 11, 26))
+    mount_console(app, "/open", auth=False, today=date(2026, 11, 26))  # a gateway run with --no-auth
     with serve(app) as url:
         yield url + "/console/"
 
@@ -235,3 +236,12 @@ def test_job_list_pages_and_plain_words_for_every_final_state(page: Any, console
     assert [t.strip() for t in page.locator(".job .job-status").all_inner_texts()] == [
         "failed", "timed out", "cancelled", "failed",
     ]  # fmt: skip
+
+
+def test_a_gateway_without_keys_needs_none(page: Any, console_url: str) -> None:
+    empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+    page.route("**/v1/videos?*", lambda route: route.fulfill(json=empty))
+    with page.expect_request("**/v1/videos?*") as listing:
+        page.goto(console_url.replace("/console/", "/open/"))
+    assert "authorization" not in listing.value.headers
+    assert page.is_hidden(".key-panel")

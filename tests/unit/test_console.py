@@ -104,7 +104,7 @@ def test_index_page_embeds_the_capabilities_and_locks_itself_down(http: TestClie
     assert caps == json.loads(json.dumps(form_capabilities(load_catalog(), today=TODAY)))
     messages = embedded(r.text, "vidgate-messages")
     assert messages["codes"]["content_policy_output"] == FAILURE_SENTENCES[ErrorCode.content_policy_output]
-    assert embedded(r.text, "vidgate-config") == {"api_base": ""}
+    assert embedded(r.text, "vidgate-config") == {"api_base": "", "auth": True}
     assert '<option value="relay/sora-2">relay/sora-2</option>' in r.text
     for label in ("Model", "Prompt", "Duration", "Aspect ratio", "Resolution", "Size", "API key"):
         assert re.search(rf'<label for="[a-z_-]+">{label}</label>', r.text), label

@@ -37,6 +37,7 @@ class ConsoleConfig:
     ``models``: the catalog keys the form offers (None = every current model). ``today`` pins sunset checks."""
 
     api_base: str = ""
+    auth: bool = True  # False: the gateway takes no API keys (``--no-auth``), so the page asks for none
     models: tuple[str, ...] | None = None
     title: str = "vidgate console"
     today: date | None = None
@@ -77,7 +78,7 @@ class Console:
             static=static,
             index_url=f"{base}/",
             models_url=f"{base}/models",
-            page_config=script_json({"api_base": self.config.api_base.rstrip("/")}),
+            page_config=script_json({"api_base": self.config.api_base.rstrip("/"), "auth": self.config.auth}),
             **context,
         )
         return HTMLResponse(html, headers=self._headers())
@@ -132,13 +133,14 @@ def create_console(
     catalog: Catalog | None = None,
     *,
     api_base: str = "",
+    auth: bool = True,
     models: list[str] | tuple[str, ...] | None = None,
     title: str = "vidgate console",
     today: date | None = None,
 ) -> Starlette:
     """The console as an ASGI app: ``gateway.mount("/console", create_console(catalog))``."""
-    config = ConsoleConfig(api_base=api_base, models=tuple(models) if models is not None else None, title=title,
-                           today=today)  # fmt: skip
+    config = ConsoleConfig(api_base=api_base, auth=auth, models=tuple(models) if models is not None else None,
+                           title=title, today=today)  # fmt: skip
     return Console(catalog, config).app()
 
 
@@ -148,7 +150,8 @@ def console_plugin(path: str = "/console", **kwargs: Any) -> Callable[[Any, Any]
 
     def install(app: Any, gateway: Any) -> None:
         models = [spec.key for spec in gateway.router.served_models()]
-        mount_console(app, path, catalog=gateway.catalog, models=models, **kwargs)
+        auth = bool(getattr(gateway.config.server, "auth", True))
+        mount_console(app, path, catalog=gateway.catalog, models=models, auth=auth, **kwargs)
 
     return install
 

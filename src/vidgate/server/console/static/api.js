@@ -4,6 +4,7 @@
 const KEY_NAME = "vidgate.apiKey";
 const config = JSON.parse(document.getElementById("vidgate-config").textContent);
 const API_BASE = config.api_base || "";
+export const AUTH = config.auth !== false;  // false: the gateway runs without API keys
 
 export function getKey() {
   return sessionStorage.getItem(KEY_NAME) || "";
@@ -31,9 +32,9 @@ export function url(path) {
 
 export async function request(path, options = {}) {
   const key = getKey();
-  if (!key) throw new ApiError(401, { error: { message: "Enter your gateway API key first." } });
+  if (AUTH && !key) throw new ApiError(401, { error: { message: "Enter your gateway API key first." } });
   const headers = new Headers(options.headers || {});
-  headers.set("Authorization", `Bearer ${key}`);
+  if (key) headers.set("Authorization", `Bearer ${key}`);
   const res = await fetch(url(path), { ...options, headers, credentials: "omit", cache: "no-store" });
   if (!res.ok) {
     let body = null;

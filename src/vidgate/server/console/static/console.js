@@ -1,5 +1,5 @@
 // vidgate console entry point: the key panel, the generate form and the job list.
-import { ApiError, getKey, setKey } from "./api.js";
+import { ApiError, AUTH, getKey, setKey } from "./api.js";
 import { GenerateForm } from "./form.js";
 import { JobList } from "./jobs.js";
 
@@ -15,14 +15,14 @@ function showKeyState(text, error = false) {
 }
 
 async function loadJobs() {
-  if (!getKey()) {
+  if (AUTH && !getKey()) {
     jobs.reset();
     showKeyState("No key entered yet.");
     return;
   }
   try {
     await jobs.load();
-    showKeyState("Key in use.");
+    if (AUTH) showKeyState("Key in use.");
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     showKeyState(err.status === 401 ? "The gateway refused this key: check it and enter it again." : err.message, true);
@@ -41,5 +41,6 @@ $("#key-form").addEventListener("submit", (e) => {
 $("#forget-key").addEventListener("click", () => { setKey(""); loadJobs(); });
 $("#refresh-jobs").addEventListener("click", () => loadJobs());
 
+$(".key-panel").hidden = !AUTH;  // a gateway without keys (--no-auth): nothing to enter
 new GenerateForm(read("vidgate-capabilities"), { onCreated: (video) => jobs.upsert(video) });
 loadJobs();
