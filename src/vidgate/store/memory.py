@@ -6,6 +6,7 @@ them), so what comes back is a fresh copy and behaves like a database read.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -78,6 +79,9 @@ class MemoryStore(JobStore):
         self._by_key: dict[str, str] = {}
         self._events: dict[str, list[_Event]] = {}
         self._seq = 0
+        # claim's index: a heap of (next_poll_at, job id), one entry pushed whenever a row's next_poll_at
+        # changes; entries whose row moved on (or went) are stale and skipped when they come up
+        self._due: list[tuple[datetime, str]] = []
         self.on_delete: list[Callable[[str], None]] = []  # the gateway's in-memory tables cascade through this
 
     # ------------------------------------------------------------------ helpers
@@ -91,6 +95,15 @@ class MemoryStore(JobStore):
             lease_owner=row.lease_owner,
             lease_until=row.lease_until,
         )
+
+    def _put(self, row: _Row) -> None:
+        old = self._rows.get(row.id)
+        self._rows[row.id] = row
+        if row.next_poll_at is not None and (old is None or old.next_poll_at != row.next_poll_at):
+            heapq.heappush(self._due, (row.next_poll_at, row.id))
+            if len(self._due) > 2 * len(self._rows) + 1024:  # mostly stale: rebuild
+                self._due = [(r.next_poll_at, r.id) for r in self._rows.values() if r.next_poll_at is not None]
+                heapq.heapify(self._due)
 
     def _row(self, job_id: str) -> _Row:
         row = self._rows.get(job_id)
@@ -120,7 +133,7 @@ class MemoryStore(JobStore):
             if job.id in self._rows:
                 raise StoreError(f"A job with id {job.id!r} already exists (with another idempotency key).")
             row = _Row(**cols, lease_owner=None, lease_until=None, version=1, data=data)
-            self._rows[job.id] = row
+            self._put(row)
             if key is not None:
                 self._by_key[key] = job.id
             self._append(job.id, cols["created_at"], EventKind.status, cols["status"], status_detail(job))
@@ -145,7 +158,7 @@ class MemoryStore(JobStore):
                 data=data,
                 version=row.version + 1,
             )
-            self._rows[job.id] = row
+            self._put(row)
             if changed:
                 self._append(job.id, cols["updated_at"], EventKind.status, cols["status"], status_detail(job))
             return self._job(row)
@@ -238,18 +251,25 @@ class MemoryStore(JobStore):
         now = utc(now)
         until = now + timedelta(seconds=check_lease(lease_s))
         with self._lock:
-            due = [
-                r
-                for r in self._rows.values()
-                if r.next_poll_at is not None
-                and r.next_poll_at <= now
-                and (r.lease_until is None or r.lease_until <= now)
-            ]
-            due.sort(key=lambda r: (r.next_poll_at or now, r.id))
+            # earliest due first, as (next_poll_at, id) order; leased rows are passed over but stay indexed
+            due: list[_Row] = []
+            kept: list[tuple[datetime, str]] = []
+            seen: set[str] = set()
+            while self._due and len(due) < limit and self._due[0][0] <= now:
+                entry = heapq.heappop(self._due)
+                r = self._rows.get(entry[1])
+                if r is None or r.next_poll_at != entry[0] or r.id in seen:
+                    continue  # stale or a duplicate
+                seen.add(r.id)
+                kept.append(entry)
+                if r.lease_until is None or r.lease_until <= now:
+                    due.append(r)
+            for entry in kept:
+                heapq.heappush(self._due, entry)
             claimed = []
-            for r in due[:limit]:
+            for r in due:
                 row = replace(r, lease_owner=worker_id, lease_until=until, version=r.version + 1)
-                self._rows[r.id] = row
+                self._rows[r.id] = row  # next_poll_at unchanged: its index entry stays valid
                 claimed.append(self._job(row))
             return claimed
 
@@ -259,7 +279,7 @@ class MemoryStore(JobStore):
             row = self._rows.get(job_id)
             if row is None or row.lease_owner != worker_id:
                 return False
-            self._rows[job_id] = replace(row, lease_until=until)
+            self._put(replace(row, lease_until=until))
             return True
 
     def wake(self, job_id: str, at: datetime) -> bool:
@@ -269,7 +289,7 @@ class MemoryStore(JobStore):
             if row is None:
                 return False
             if row.next_poll_at is None or row.next_poll_at > at:
-                self._rows[job_id] = replace(row, next_poll_at=at)
+                self._put(replace(row, next_poll_at=at))
             return True
 
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:
@@ -277,5 +297,5 @@ class MemoryStore(JobStore):
             row = self._rows.get(job_id)
             if row is None or row.lease_owner != worker_id:
                 return False
-            self._rows[job_id] = replace(row, lease_owner=None, lease_until=None, next_poll_at=utc_opt(next_poll_at))
+            self._put(replace(row, lease_owner=None, lease_until=None, next_poll_at=utc_opt(next_poll_at)))
             return True
