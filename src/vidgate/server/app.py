@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from vidgate import __version__
 from vidgate.server import routes_characters, routes_openai, routes_ops, routes_relay
+from vidgate.server.bodies import COMPONENTS
 from vidgate.server.config import GatewayConfig
 from vidgate.server.errors import install_handlers
 from vidgate.server.gateway import Gateway
@@ -76,6 +78,7 @@ def create_app(
         app.include_router(router)
     for plugin in plugins:
         plugin(app, gw)
+    _with_components(app)
     s = gw.config.server
     if s.cors_origins:
         app.add_middleware(
@@ -89,3 +92,17 @@ def create_app(
     app.add_middleware(BodyLimit, limit=s.max_body_bytes)
     app.add_middleware(AccessLog)
     return app
+
+
+def _with_components(app: FastAPI) -> None:
+    """Put the models nested in hand-written request bodies into the OpenAPI document's components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

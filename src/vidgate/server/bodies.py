@@ -20,6 +20,15 @@ from vidgate.server.errors import APIError
 from vidgate.types import ImageInput, ImageRole, VideoRequest
 
 _FORBID = ConfigDict(extra="forbid")
+# Schemas nested in request bodies, added to the OpenAPI document's components by ``create_app``.
+COMPONENTS: dict[str, dict[str, Any]] = {}
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema for an OpenAPI request body, its nested models moved to the components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    COMPONENTS.update(schema.pop("$defs", {}))
+    return schema
 
 
 class InputReference(BaseModel):

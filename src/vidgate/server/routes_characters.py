@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vidgate.net.ssrf import FetchFailed, FetchRefused
-from vidgate.server.bodies import CharacterCreate, parse_model, read_body
+from vidgate.server.bodies import CharacterCreate, body_schema, parse_model, read_body
 from vidgate.server.deps import GatewayDep, PrincipalDep
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.gateway import Gateway
@@ -26,7 +26,7 @@ from vidgate.types import Character, utcnow
 router = APIRouter(prefix="/v1/videos/characters", tags=["characters"])
 
 CREATE_BODY: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": CharacterCreate.model_json_schema()}}}
+    "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(CharacterCreate)}}}
 }
 
 

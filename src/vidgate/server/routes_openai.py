@@ -24,7 +24,15 @@ from starlette.responses import FileResponse
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
-from vidgate.server.bodies import OpenAICreate, OpenAIRemix, check_prompt, openai_request, parse_model, read_body
+from vidgate.server.bodies import (
+    OpenAICreate,
+    OpenAIRemix,
+    body_schema,
+    check_prompt,
+    openai_request,
+    parse_model,
+    read_body,
+)
 from vidgate.server.deps import GatewayDep, PrincipalDep, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.gateway import Gateway
@@ -60,14 +68,12 @@ CREATE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": OpenAICreate.model_json_schema(ref_template="#/components/schemas/{model}")},
+            "application/json": {"schema": body_schema(OpenAICreate)},
             "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
         },
     }
 }
-REMIX_BODY = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": OpenAIRemix.model_json_schema()}}}
-}
+REMIX_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(OpenAIRemix)}}}}
 VIDEO_EXAMPLE = {
     "description": "The video object",
     "content": {

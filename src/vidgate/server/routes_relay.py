@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
-from vidgate.server.bodies import RelayCreate, read_body, relay_request
+from vidgate.server.bodies import RelayCreate, body_schema, read_body, relay_request
 from vidgate.server.deps import GatewayDep, PrincipalDep, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.present import relay_task
@@ -24,7 +24,7 @@ from vidgate.server.present import relay_task
 router = APIRouter(prefix="/v2/videos/generations", tags=["videos (relay-compatible)"])
 
 CREATE_BODY: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": RelayCreate.model_json_schema()}}}
+    "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(RelayCreate)}}}
 }
 
 

@@ -58,6 +58,10 @@ class RouteClient(Client):
             if self.metrics is not None:
                 self.metrics.submits.labels(provider, outcome).inc()
 
+    def enqueue_prepared(self, sub: Submission) -> Job:
+        """Persist a checked request for a worker to send (creates that stream the whole generation)."""
+        return self._core.new_job(sub, due=True)[0]
+
     def get(self, job: Job | str) -> Job:
         job = self._core.job(job)
         if job.status.terminal or job.provider_task_id is None:

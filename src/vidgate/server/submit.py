@@ -6,7 +6,8 @@ create (a 4xx answer other than 408 / 429: nothing was rendered, nothing is owed
 tried — another route, or a fallback model, checked again against that model's capabilities. A timeout,
 a 5xx, a dropped connection or any other unknown outcome never falls back (the first provider may be
 rendering and billing): the job is returned as it is (``unknown`` / ``pending``) and the worker takes it
-from there. Spend is reserved before each send and given back when the provider refused.
+from there. Models whose create answer is the whole generation (a chat stream) are queued for a worker.
+Spend is reserved before each send and given back when the provider refused.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ class Submitter:
         if fallback:
             sub.warnings = [*sub.warnings, f"served by route {cand.route.name} ({cand.spec.key}) after a refusal"]
         cost = self._charge(principal, sub.prepared.request, cand.spec)
+        if "poll" not in cand.spec.results.delivery:
+            # the create answer *is* the generation (a stream or a long call): a worker sends it, not the request
+            return client.enqueue_prepared(sub), False
         try:
             return client.send(sub), False
         except (TransportError, ProviderHTTPError) as exc:
