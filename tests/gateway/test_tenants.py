@@ -109,3 +109,12 @@ def test_budget_refuses_before_submit(gateway: GatewayServer, http: httpx.Client
     assert unpriced.status_code == 402 and unpriced.json()["error"]["code"] == "price_unknown"
     record = gateway.gateway.data.get_key(key.split("_")[1])
     assert record is not None and record.spent_usd == pytest.approx(1.0)
+
+
+def test_remix_is_charged_like_a_create(gateway: GatewayServer, http: httpx.Client) -> None:
+    gateway.gateway.config.prices["relay-openai/sora-2"] = 0.10
+    key = gateway.create_key("remixer", budget_usd=1.5)
+    video = _create(http, key, model="relay-openai/sora-2").json()
+    wait_done(http, video["id"], key)
+    refused = http.post(f"/v1/videos/{video['id']}/remix", json={"prompt": "again"}, headers=bearer(key))
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "budget_exceeded"

@@ -25,7 +25,7 @@ from vidgate.server.errors import APIError, not_found
 from vidgate.server.metrics import Metrics
 from vidgate.server.routing import RouteClient, RoutedClient, Router
 from vidgate.server.signing import Signer, load_gateway_secret
-from vidgate.server.submit import Pricing, Submitter
+from vidgate.server.submit import Pricing, Submitter, refused_for_sure
 from vidgate.server.tenants import ANONYMOUS, Principal, rate_check, verify
 from vidgate.server.webhooks_out import Dispatcher, check_url, new_delivery
 from vidgate.store import HOME_ENV, JobNotFoundError, JobStore, open_store
@@ -216,13 +216,19 @@ class Gateway:
         return self.router.client_for(job)
 
     def remix(self, principal: Principal, job_id: str, prompt: str) -> Job:
+        """A new video from a finished one; rate-limited and charged like a create (the same length)."""
         source = self.job(principal, job_id)
         self.check_rate(principal)
         client = self.client_for(source)
+        spec = self.catalog.resolve(source.model)
+        request = (source.request or VideoRequest(prompt=prompt, model=spec.key)).model_copy(update={"prompt": prompt})
+        cost = self.submitter.charge(principal, request, spec)
         try:
             return client.remix(source, prompt)
-        except (TransportError, ProviderHTTPError) as exc:
-            if exc.job is not None:
+        except VidgateError as exc:
+            if cost and principal.record is not None and (exc.job is None or refused_for_sure(exc)):
+                self.data.refund(principal.record.id, cost)  # nothing was made
+            if isinstance(exc, TransportError | ProviderHTTPError) and exc.job is not None:
                 return exc.job  # recorded failed or unknown: the video object says which
             raise
 

@@ -69,7 +69,8 @@ class Submitter:
         self.pricing = pricing
         self.on_fallback = on_fallback
 
-    def _charge(self, principal: Principal, request: VideoRequest, spec: ModelSpec) -> float:
+    def charge(self, principal: Principal, request: VideoRequest, spec: ModelSpec) -> float:
+        """Reserve the estimated cost on the key's budget (402 when it does not fit); returns what was charged."""
         record = principal.record
         if record is None or record.budget_usd is None:
             return 0.0
@@ -150,7 +151,7 @@ class Submitter:
             sub.job_fields["credentials_ref"] = cand.route.config.api_key_env
         if fallback:
             sub.warnings = [*sub.warnings, f"served by route {cand.route.name} ({cand.spec.key}) after a refusal"]
-        cost = self._charge(principal, sub.prepared.request, cand.spec)
+        cost = self.charge(principal, sub.prepared.request, cand.spec)
         if "poll" not in cand.spec.results.delivery:
             # the create answer *is* the generation (a stream or a long call): a worker sends it, not the request
             return client.enqueue_prepared(sub), False
