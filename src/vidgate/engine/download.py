@@ -13,10 +13,12 @@ import os
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -69,7 +71,14 @@ class Sink:
 
     The part name is unique per download, so two processes (or threads) fetching the same file at once — a
     worker saving a preview while a gateway request asks for it — never write into or rename each other's part.
+
+    Writing and hashing each run on a thread of their own (both release the GIL), behind the reading: up to
+    ``DEPTH`` chunks are in flight, so the next chunk is received while the last ones are written and
+    hashed, and a chunk is written and hashed at the same time. ``size`` counts the bytes handed over; a
+    failure to write comes out of a later ``write``/``finish``.
     """
+
+    DEPTH = 4
 
     def __init__(self, out: Path, expect: Expect = "video") -> None:
         self.out = out
@@ -81,16 +90,57 @@ class Sink:
         self.size = 0
         self._head = b""
         self.mime: str | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidgate-download-write")
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidgate-download-hash")
+        self._pending: deque[tuple[Future[Any], Future[Any]]] = deque()
 
     def write(self, chunk: bytes) -> None:
+        """Hand ``chunk`` over (blocks the caller while ``DEPTH`` chunks are still being written)."""
+        while len(self._pending) >= self.DEPTH:
+            self._settle(self._pending.popleft())
+        self._hand_over(chunk)
+
+    async def awrite(self, chunk: bytes) -> None:
+        """``write`` for event loops: waits without blocking the loop."""
+        while len(self._pending) >= self.DEPTH:
+            await self._asettle(self._pending.popleft())
+        self._hand_over(chunk)
+
+    async def aflush(self) -> None:
+        """``wait`` for event loops."""
+        while self._pending:
+            await self._asettle(self._pending.popleft())
+
+    def wait(self) -> None:
+        """Until every chunk handed over is written and hashed."""
+        while self._pending:
+            self._settle(self._pending.popleft())
+
+    @staticmethod
+    def _settle(pair: tuple[Future[Any], Future[Any]]) -> None:
+        for future in pair:
+            future.result()
+
+    @staticmethod
+    async def _asettle(pair: tuple[Future[Any], Future[Any]]) -> None:
+        for future in pair:
+            await asyncio.wrap_future(future)
+
+    def _hand_over(self, chunk: bytes) -> None:
+        if not chunk:
+            return
         if len(self._head) < 64:
             self._head += chunk[: 64 - len(self._head)]
-        self._fh.write(chunk)
-        self._sha.update(chunk)
         self.size += len(chunk)
+        self._pending.append((self._writer.submit(self._fh.write, chunk), self._hasher.submit(self._sha.update, chunk)))
+
+    def _shutdown(self) -> None:
+        self._writer.shutdown()
+        self._hasher.shutdown()
 
     def restart(self) -> None:
         """The server sent the whole file again: start over."""
+        self.wait()
         self._fh.seek(0)
         self._fh.truncate()
         self._sha = hashlib.sha256()
@@ -98,6 +148,8 @@ class Sink:
         self._head = b""
 
     def finish(self, expected_size: int | None) -> tuple[str, int]:
+        self.wait()
+        self._shutdown()
         self._fh.close()
         if expected_size is not None and self.size != expected_size:
             self.abort()
@@ -113,6 +165,9 @@ class Sink:
         return self._sha.hexdigest(), self.size
 
     def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.wait()
+        self._shutdown()
         with contextlib.suppress(Exception):
             self._fh.close()
         with contextlib.suppress(FileNotFoundError):
@@ -291,11 +346,12 @@ async def download_async(
                     decoder = _start_decoder(transform, state)
                     try:
                         async for chunk in response.aiter_bytes():
-                            sink.write(decoder.feed(chunk) if decoder else chunk)
+                            await sink.awrite(decoder.feed(chunk) if decoder else chunk)
                             if on_bytes:
                                 on_bytes(sink.size, state.total)
                         if decoder:
-                            sink.write(decoder.close())
+                            await sink.awrite(decoder.close())
+                        await sink.aflush()
                         step = "done" if state.complete() else state.on_break(DownloadError("short body"))
                     except httpx.TransportError as exc:
                         step = state.on_break(exc)

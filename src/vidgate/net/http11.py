@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 EAGER_BODY_MAX = 256 * 1024
-CHUNK = 64 * 1024
+CHUNK = 1024 * 1024  # the most one read of a streamed body returns (asyncio buffers up to 2 x HEADER_LIMIT)
 HEADER_LIMIT = 256 * 1024
 _IDEMPOTENT = (b"GET", b"HEAD")
 _NO_BODY_STATUS = (204, 304)
