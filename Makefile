@@ -4,12 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench clean docs browser
+.PHONY: install demo test lint typecheck unit bench clean docs browser benchtools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -19,8 +19,8 @@ demo: $(STAMP)
 		--model sora-2 --duration 10 --aspect-ratio 16:9 --emulator --out demo-output/lighthouse.mp4
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
@@ -43,7 +43,24 @@ browser:
 		exit 1; \
 	fi
 
-test: browser lint typecheck unit
+# The benchmarks (and their smoke test in `make test`) compare with curl and load the gateway with wrk:
+# Debian's packages, installed when missing and running as root.
+benchtools:
+	@if command -v curl >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's curl and wrk for the benchmarks (apt-get)..."; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl wrk; } >/dev/null \
+			|| { echo "error: apt-get could not install curl and wrk; install them by hand" >&2; exit 1; }; \
+	else \
+		echo "error: the benchmarks need curl and wrk; as root: apt-get update && apt-get install -y curl wrk" >&2; \
+		exit 1; \
+	fi
+
+# `make bench` writes docs/benchmarks.md (several minutes; run it on an otherwise idle machine).
+bench: $(STAMP) benchtools
+	$(BIN)/python -m bench --out docs/benchmarks.md --json bench-results.json
+
+test: browser benchtools lint typecheck unit
 
 docs: $(STAMP)
 	$(BIN)/vidgate docs --write

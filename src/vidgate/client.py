@@ -511,10 +511,12 @@ class AsyncClient:
         flow = get_dialect(spec.dialect).status(job.provider_task_id, spec, core.connection(spec))
         return core.polled(job, await run_async(self._http, flow))
 
-    async def advance(self, job: Job | str, *, download: bool = True, on_bytes: ByteProgress | None = None) -> Job:
-        """See ``Client.advance``."""
+    async def advance(self, job: Job | str, *, download: bool = True, on_bytes: ByteProgress | None = None,
+                      fresh: bool = False) -> Job:  # fmt: skip
+        """See ``Client.advance``. ``fresh=True``: ``job`` was just read from the store (``AsyncWorker``'s claim),
+        so it is not read again."""
         core = self._core
-        job = core.job(job)
+        job = core.adopt(job) if fresh and isinstance(job, Job) else core.job(job)
         if job.status is JobStatus.pending or (job.status is JobStatus.unknown and job.next_poll_at is not None):
             sub = core.prepare(job.request or VideoRequest(prompt="", model=job.model),
                                idempotency_key=job.idempotency_key)  # fmt: skip

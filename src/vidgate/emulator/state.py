@@ -142,4 +142,5 @@ class EmulatorState:
             self.files.clear()
             self.counts.clear()
             self.creates.clear()
+            self._spread = random.Random(self.config.latency_seed)  # the same job times again
         self.faults.restore()

@@ -129,7 +129,7 @@ class AsyncWorker:
         """One unit of work under this worker's lease; always gives the job back with its next due time."""
         next_at = job.next_poll_at
         try:
-            job = await self.client.advance(job, on_bytes=self._heartbeat(job))
+            job = await self.client.advance(job, on_bytes=self._heartbeat(job), fresh=True)  # claimed just now
             next_at = job.next_poll_at
             self.stats.steps += 1
             if job.done:

@@ -229,6 +229,11 @@ class Core:
                 return job
             raise
 
+    def adopt(self, job: Job) -> Job:
+        """Take ``job`` as the stored one without reading it (it was just read, e.g. claimed by a worker). A
+        stale one cannot do harm: its save fails the store's version check and the stored job wins."""
+        return self._remember(job)
+
     def _remember(self, job: Job) -> Job:
         self._seen[job.id] = (job.version, job.status, job.progress)
         return job
