@@ -17,8 +17,8 @@ from bench import downloads, gateway, inflight, machine, overhead, polling, repo
 from bench.common import ROOT
 
 FULL: dict[str, Any] = {
-    "polling": lambda: polling.run(scale=0.05, per_model=4),
-    "inflight": lambda: inflight.run(jobs=10_000, checks=30_000),
+    "polling": lambda: polling.run(scale=0.1, per_model=3),
+    "inflight": lambda: inflight.run(jobs=10_000, checks=20_000),
     "downloads": lambda: downloads.run(size=1 << 30, rounds=3),
     "overhead": lambda: overhead.run(number=5000, repeat=5),
     "gateway": lambda: gateway.run(seconds=10),
