@@ -42,7 +42,7 @@ async def create_videos(url: str, api_key: str, n: int) -> list[str]:
     return ids
 
 
-def run(jobs: int = 10_000, checks: int = 30_000, concurrency: int = 64) -> dict[str, Any]:
+def run(jobs: int = 10_000, checks: int = 20_000, concurrency: int = 64) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with emulator(time_scale=10.0, poll_after_hint=False) as emu, tempfile.TemporaryDirectory() as tmp:
         ids_file = Path(tmp) / "ids.json"
