@@ -135,10 +135,16 @@ def test_chaos_kill_workers_with_faults_on(pg_server: PgServer, tmp_path: Path) 
     assert stuck == [], stuck
     assert truth["duplicates"] == {} and truth["duplicate_prompts"] == {}
     assert all(t["creates"] == 1 for t in truth["jobs"])
-    assert len(truth["jobs"]) == len(jobs) - len(refused) - sum(j.provider_task_id is None for j in waiting)
+    accepted = len(jobs) - len(refused)  # a job left for a person may or may not have reached the provider
+    assert accepted - len(waiting) <= len(truth["jobs"]) <= accepted
     assert lost_files == [] and mismatched == []
     assert sum(truth["injected"].values()) >= 50
-    assert len(waiting) <= 3  # only a kill landing inside a create's few milliseconds leaves one
+    # Only a kill landing between "sending" and the recorded answer leaves a job for a person; whatever the
+    # provider then holds, it holds at most once (and never a second copy from a resubmit).
+    prompts = [t["prompt"] for t in truth["jobs"]]
+    for j in waiting:
+        assert j.request is not None and prompts.count(j.request.prompt) <= 1, j.id
+    assert len(waiting) <= kills
 
 
 def _waiting(job: object) -> bool:
