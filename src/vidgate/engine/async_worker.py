@@ -18,13 +18,12 @@ import asyncio
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from vidgate.client import AsyncClient
-from vidgate.engine.worker import ACTIVE_STATUSES, WorkerStats
+from vidgate.engine.worker import ACTIVE_STATUSES, WorkerStats, lease_heartbeat
 from vidgate.errors import VidgateError
 from vidgate.store import JobConflictError
 from vidgate.types import Job
@@ -145,12 +144,4 @@ class AsyncWorker:
             self.stats.lost_leases += 1
 
     def _heartbeat(self, job: Job) -> Callable[[int, int | None], None]:
-        """An ``on_bytes`` callback that extends the lease every third of it during long downloads."""
-        last = [time.monotonic()]
-
-        def beat(done: int, total: int | None) -> None:
-            if time.monotonic() - last[0] >= self.lease_s / 3:
-                last[0] = time.monotonic()
-                self.store.heartbeat(job.id, self.worker_id, self.lease_s, now=self.client.now())
-
-        return beat
+        return lease_heartbeat(self.store, job.id, self.worker_id, self.lease_s, self.client.now)

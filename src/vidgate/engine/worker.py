@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from vidgate.client import Client
 from vidgate.errors import VidgateError
-from vidgate.store import JobConflictError
+from vidgate.store import JobConflictError, JobStore
 from vidgate.types import Job, JobStatus
 
 log = logging.getLogger("vidgate.worker")
@@ -136,12 +136,18 @@ class Worker:
                 self.stats.lost_leases += 1
 
     def _heartbeat(self, job: Job) -> Callable[[int, int | None], None]:
-        """An ``on_bytes`` callback that extends the lease every third of it during long downloads."""
-        last = [time.monotonic()]
+        return lease_heartbeat(self.store, job.id, self.worker_id, self.lease_s, self.client.now)
 
-        def beat(done: int, total: int | None) -> None:
-            if time.monotonic() - last[0] >= self.lease_s / 3:
-                last[0] = time.monotonic()
-                self.store.heartbeat(job.id, self.worker_id, self.lease_s, now=self.client.now())
 
-        return beat
+def lease_heartbeat(
+    store: JobStore, job_id: str, worker_id: str, lease_s: float, now: Callable[[], datetime]
+) -> Callable[[int, int | None], None]:
+    """An ``on_bytes`` callback that extends the lease every third of it during long downloads."""
+    last = [time.monotonic()]
+
+    def beat(done: int, total: int | None) -> None:
+        if time.monotonic() - last[0] >= lease_s / 3:
+            last[0] = time.monotonic()
+            store.heartbeat(job_id, worker_id, lease_s, now=now())
+
+    return beat
