@@ -10,12 +10,22 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 
 from vidgate.errors import ProtocolError
 from vidgate.providers._base import Connection, json_body
 from vidgate.providers._failure_text import classify_failure
 from vidgate.providers._json_stream import Base64AtPointer, elide_long_strings, parse_pointer
 from vidgate.types import Asset, ErrorCode, JobError
+
+
+class RpcStatus(BaseModel):
+    """A ``google.rpc.Status`` as operations and interaction steps carry it."""
+
+    model_config = ConfigDict(extra="allow")
+    code: int | str | None = None
+    message: str | None = None
+
 
 # google.rpc.Code -> (name, vidgate code, retryable). https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto
 RPC_CODES: dict[int, tuple[str, ErrorCode, bool]] = {

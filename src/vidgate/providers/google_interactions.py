@@ -33,6 +33,7 @@ from vidgate.providers._base import (
     raise_for_status,
 )
 from vidgate.providers._google import (
+    RpcStatus,
     files_download_url,
     inline_asset,
     inline_transform,
@@ -107,17 +108,11 @@ class _Block(BaseModel):
     uri: str | None = None
 
 
-class _RpcStatus(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    code: int | str | None = None
-    message: str | None = None
-
-
 class _Step(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str | None = None
     content: list[_Block] | None = None
-    error: _RpcStatus | None = None
+    error: RpcStatus | None = None
 
 
 class _Error(BaseModel):

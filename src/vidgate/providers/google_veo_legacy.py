@@ -20,6 +20,7 @@ from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage
 from vidgate.providers._base import ChunkTransform, Connection, Dialect, Flow, JobUpdate, Prepared, raise_for_status
 from vidgate.providers._google import (
+    RpcStatus,
     files_download_url,
     inline_asset,
     inline_transform,
@@ -88,17 +89,11 @@ class _Response(BaseModel):
     generateVideoResponse: _GenerateVideoResponse | None = None
 
 
-class _Status(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    code: int | str | None = None
-    message: str | None = None
-
-
 class LegacyOperation(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str | None = None
     done: bool | None = None
-    error: _Status | None = None
+    error: RpcStatus | None = None
     response: _Response | None = None
 
 

@@ -22,6 +22,7 @@ from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage
 from vidgate.providers._base import ChunkTransform, Connection, Dialect, Flow, JobUpdate, Prepared, raise_for_status
 from vidgate.providers._google import (
+    RpcStatus,
     inline_asset,
     inline_transform,
     job_error,
@@ -87,19 +88,13 @@ class _Response(BaseModel):
     raiMediaFilteredReasons: list[str] | None = None
 
 
-class _Status(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    code: int | str | None = None
-    message: str | None = None
-
-
 class Operation(BaseModel):
     """A google.longrunning.Operation as ``fetchPredictOperation`` returns it for Veo."""
 
     model_config = ConfigDict(extra="allow")
     name: str | None = None
     done: bool | None = None
-    error: _Status | None = None
+    error: RpcStatus | None = None
     response: _Response | None = None
 
 
