@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from tests.conftest import FAST
 from vidgate.emulator import EmulatorServer
+from vidgate.net.loopback import LoopbackServer
 from vidgate.server import GatewayConfig, RouteConfig, ServerSettings
 
 EMU_KEY_ENV = "TEST_EMULATOR_KEY"
@@ -72,25 +70,5 @@ def wait_done(http: httpx.Client, video_id: str, key: str, timeout: float = 20.0
     return result
 
 
-class AppServer:
+class AppServer(LoopbackServer):
     """Any ASGI app on 127.0.0.1 in a thread (webhook receivers, image hosts that redirect)."""
-
-    def __init__(self, app: Any) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
-
-    def url(self, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}"
-
-    def __enter__(self) -> AppServer:
-        self._thread.start()
-        wait_for(lambda: self._server.started, 10)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()

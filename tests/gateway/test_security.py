@@ -119,7 +119,7 @@ def test_redirects_to_private_addresses_are_refused(
     small: tuple[GatewayServer, str], emulator: EmulatorServer, image_host: AppServer
 ) -> None:
     gw, key = small
-    trusted = image_host.url("localhost")  # the operator trusts this host name; redirects from it are checked
+    trusted = image_host.url_at("localhost")  # the operator trusts this host name; redirects from it are checked
     model = "relay-openai/sora-2"  # takes the image only as a file: the gateway downloads it
     with httpx.Client(base_url=gw.url, timeout=30) as http:
         for path in ("/to-loopback", "/to-metadata"):

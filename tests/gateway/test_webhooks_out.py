@@ -59,7 +59,7 @@ def test_signed_delivery_retried_with_backoff_and_logged(
 ) -> None:
     rec, server = receiver
     key = hooked.create_key("hooks")
-    url = server.url("localhost") + "/hook"
+    url = server.url_at("localhost") + "/hook"
     with httpx.Client(base_url=hooked.url, timeout=30) as http:
         video = http.post("/v1/videos", headers=bearer(key),
                           json={"prompt": "p", "seconds": "10", "callback_url": url}).json()  # fmt: skip
@@ -82,7 +82,7 @@ def test_signed_delivery_retried_with_backoff_and_logged(
 def test_per_key_webhook_and_failed_event(hooked: GatewayServer, receiver: tuple[Receiver, AppServer]) -> None:
     rec, server = receiver
     rec.fail_first = 0
-    key = hooked.create_key("keyed", webhook_url=server.url("localhost") + "/hook")
+    key = hooked.create_key("keyed", webhook_url=server.url_at("localhost") + "/hook")
     with httpx.Client(base_url=hooked.url, timeout=30) as http:
         r = http.post("/v2/videos/generations", headers=bearer(key),
                       json={"prompt": "FAIL_POLICY", "model": "sora-2", "duration": "10"})  # fmt: skip

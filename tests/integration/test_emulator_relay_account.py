@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from vidgate.emulator import EmulatorServer
+from vidgate.net.loopback import LoopbackServer
 from vidgate.webhooks.relay_account import QuotaLowEvent, account_webhook_app
 
 
@@ -142,42 +139,25 @@ def test_model_list_is_authenticated_and_configurable(models_config: EmulatorSer
 # ---------------------------------------------------------------- the account webhook, emulator -> receiver
 
 
-class Receiver:
+class Receiver(LoopbackServer):
     """``account_webhook_app`` served by uvicorn on 127.0.0.1 (port 0) in a thread."""
 
     def __init__(self, key: str) -> None:
         self.events: list[QuotaLowEvent] = []
-        app = account_webhook_app(key, self.events.append)
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/hooks/relay/account"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline and self._thread.is_alive(), "receiver did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        super().__init__(account_webhook_app(key, self.events.append), name="the receiver")
+        self.hook_url = f"{self.url}/hooks/relay/account"
 
 
 def test_the_emulator_sends_the_documented_webhook_to_a_receiver(emulator: EmulatorServer) -> None:
     with Receiver(emulator.api_key) as receiver:
-        sent = httpx.post(emulator.url + "/_emulator/quota-webhook", json={"url": receiver.url, "quota": 0.5})
+        sent = httpx.post(emulator.url + "/_emulator/quota-webhook", json={"url": receiver.hook_url, "quota": 0.5})
         assert sent.status_code == 200
         assert sent.json()["status"] == 200
         assert sent.json()["sent"] == {"topic": "user_quota_too_low", "data": {"quota": 0.5}}
         assert [(e.topic, e.quota) for e in receiver.events] == [("user_quota_too_low", 0.5)]
         wrong = httpx.post(emulator.url + "/_emulator/quota-webhook",
-                           json={"url": receiver.url, "quota": 0.1, "api_key": "sk-someone-else"})  # fmt: skip
+                           json={"url": receiver.hook_url, "quota": 0.1, "api_key": "sk-someone-else"})  # fmt: skip
         assert wrong.json()["status"] == 401 and "bad_bearer" in wrong.json()["body"]
-        other = httpx.post(emulator.url + "/_emulator/quota-webhook", json={"url": receiver.url, "topic": "x"})
+        other = httpx.post(emulator.url + "/_emulator/quota-webhook", json={"url": receiver.hook_url, "topic": "x"})
         assert other.json()["status"] == 422
         assert len(receiver.events) == 1  # the refused deliveries changed nothing

@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
+from vidgate.net.loopback import LoopbackServer
 from vidgate.webhooks import (
     RelayNotifySource,
     RelayNotifyTokens,
@@ -41,28 +38,7 @@ NOTIFY_KEY = RelayNotifyTokens.generate_key()
 KNOWN_JOBS = {"job_known", "job_flaky"}
 
 
-class AsgiServer:
-    """A real uvicorn server for any ASGI app on 127.0.0.1, port chosen by the OS."""
-
-    def __init__(self, app: Any) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
-
-    def __enter__(self) -> AsgiServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline and self._thread.is_alive(), "server did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+AsgiServer = LoopbackServer  # a real uvicorn server for any ASGI app on 127.0.0.1
 
 
 class Recorder:
