@@ -17,17 +17,25 @@ from vidgate.types import VideoRequest
 bearer = HTTPBearer(auto_error=False, description="A gateway API key: `vidgate keys create --name NAME`")
 
 
-def gateway_of(request: Request) -> Gateway:
-    gw: Gateway = request.app.state.gateway
-    return gw
+# Dependencies are coroutines: FastAPI runs a plain ``def`` dependency on a worker thread, and a thread hop
+# costs more than everything these do (a key read is awaited on the loop: ``GatewayData.aget_key``).
 
 
-def principal_of(
+async def gateway_of(request: Request) -> Gateway:
+    return _gateway(request)
+
+
+async def principal_of(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    principal = gateway_of(request).authenticate(credentials.credentials if credentials else None)
+    principal = await _gateway(request).authenticate(credentials.credentials if credentials else None)
     request.state.key_id = principal.key_id  # for the access log (the id, never the key)
     return principal
+
+
+def _gateway(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]

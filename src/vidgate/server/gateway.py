@@ -26,7 +26,7 @@ from vidgate.server.metrics import Metrics
 from vidgate.server.routing import RouteClient, RoutedClient, Router
 from vidgate.server.signing import Signer, load_gateway_secret
 from vidgate.server.submit import Pricing, Submitter, refused_for_sure
-from vidgate.server.tenants import ANONYMOUS, Principal, rate_check, verify
+from vidgate.server.tenants import ANONYMOUS, Principal, averify, rate_check
 from vidgate.server.webhooks_out import Dispatcher, check_url, new_delivery
 from vidgate.store import HOME_ENV, JobNotFoundError, JobStore, open_store
 from vidgate.store.gateway import GatewayData, gateway_data
@@ -130,7 +130,8 @@ class Gateway:
 
     # -------------------------------------------------------------- tenants
 
-    def authenticate(self, token: str | None) -> Principal:
+    async def authenticate(self, token: str | None) -> Principal:
+        """Who is calling; the key is checked against the database on every request (``averify``)."""
         if not self.config.server.auth:
             return Principal(ANONYMOUS)
         if not token:
@@ -140,7 +141,7 @@ class Gateway:
                 "`vidgate keys create --name NAME`.",
                 code="missing_api_key",
             )
-        record = verify(self.data, token)
+        record = await averify(self.data, token)
         if record is None:
             raise APIError(401, "Incorrect API key provided (unknown, revoked or mistyped).", code="invalid_api_key")
         return Principal(record.id, record)
@@ -198,12 +199,16 @@ class Gateway:
     def job(self, principal: Principal, job_id: str) -> Job:
         """The job if ``principal`` owns it; every other case is the same 404 (no hint that it exists)."""
         try:
-            job = self.store.get(job_id)
+            return _owned(principal, self.store.get(job_id))
         except JobNotFoundError:
             raise not_found("video", job_id) from None
-        if job.owner != principal.key_id:
-            raise not_found("video", job_id)
-        return job
+
+    async def ajob(self, principal: Principal, job_id: str) -> Job:
+        """``job`` for a handler on the event loop (``JobStore.aget``: no worker thread for a read)."""
+        try:
+            return _owned(principal, await self.store.aget(job_id))
+        except JobNotFoundError:
+            raise not_found("video", job_id) from None
 
     def job_or_none(self, owner: str, job_id: str) -> Job | None:
         try:
@@ -267,3 +272,9 @@ class Gateway:
                 with contextlib.suppress(OSError):
                     Path(asset.path).unlink()
         self.store.delete(job.id)
+
+
+def _owned(principal: Principal, job: Job) -> Job:
+    if job.owner != principal.key_id:
+        raise JobNotFoundError(job.id)
+    return job

@@ -198,7 +198,7 @@ def _page(gw: Gateway, owner: str, after: str | None, limit: int, order: str) ->
 
 @router.get("/{video_id}", summary="Retrieve a video", responses={200: VIDEO_EXAMPLE, **ERRORS})
 async def retrieve_video(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await run_in_threadpool(gw.job, principal, video_id)
+    job = await gw.ajob(principal, video_id)
     return respond(gw, request, job)
 
 
@@ -220,7 +220,7 @@ async def video_content(
     principal: PrincipalDep,
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
 ) -> FileResponse:
-    job = await run_in_threadpool(gw.job, principal, video_id)
+    job = await gw.ajob(principal, video_id)
     return await files.serve(gw, job, variant)
 
 
@@ -264,7 +264,7 @@ async def cancel_video(video_id: str, request: Request, gw: GatewayDep, principa
     },
 )
 async def video_events(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> StreamingResponse:
-    job = await run_in_threadpool(gw.job, principal, video_id)
+    job = await gw.ajob(principal, video_id)
     return StreamingResponse(
         job_events(gw, request, job, lambda j: video_json(gw, request, j)),
         media_type="text/event-stream",

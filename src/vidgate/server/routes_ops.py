@@ -119,7 +119,7 @@ async def signed_file(
     if not gw.signer.file_ok(job_id, variant, expires, signature):
         raise APIError(403, "This link is invalid or has expired; ask the API for a fresh one.", code="bad_signature")
     try:
-        job = await run_in_threadpool(gw.store.get, job_id)
+        job = await gw.store.aget(job_id)
     except JobNotFoundError:
         raise not_found("video", job_id) from None
     return await files.serve(gw, job, variant)

@@ -52,6 +52,6 @@ async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep)
 
 @router.get("/{task_id}", summary="Query a video task (relay unified format)")
 async def query_task(task_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await run_in_threadpool(gw.job, principal, task_id)
+    job = await gw.ajob(principal, task_id)
     output = files.link(gw, request, job) if job.done and job.video is not None else None
     return JSONResponse(relay_task(job, output))

@@ -73,13 +73,21 @@ def key_id_of(token: str) -> str | None:
 def verify(data: GatewayData, token: str) -> KeyRecord | None:
     """The active key ``token`` names, or None. The secret is compared in constant time."""
     m = _KEY.match(token)
-    if m is None:
-        return None
-    record = data.get_key(m.group(1))
+    return None if m is None else _checked(data.get_key(m.group(1)), m.group(2))
+
+
+async def averify(data: GatewayData, token: str) -> KeyRecord | None:
+    """``verify`` on an event loop: the key is read from the database on every call (a revoked key stops
+    working at once, on every replica), without blocking the loop."""
+    m = _KEY.match(token)
+    return None if m is None else _checked(await data.aget_key(m.group(1)), m.group(2))
+
+
+def _checked(record: KeyRecord | None, secret: str) -> KeyRecord | None:
     if record is None or not record.active:
-        _digest("00" * 16, m.group(2))  # same work either way
+        _digest("00" * 16, secret)  # same work either way
         return None
-    if not hmac.compare_digest(_digest(record.salt, m.group(2)), record.secret_hash):
+    if not hmac.compare_digest(_digest(record.salt, secret), record.secret_hash):
         return None
     return record
 

@@ -18,6 +18,7 @@ Rules every implementation keeps (``tests/contract/test_gateway_data.py`` pins t
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
@@ -95,6 +96,10 @@ class GatewayData(ABC):
 
     @abstractmethod
     def get_key(self, key_id: str) -> KeyRecord | None: ...
+
+    async def aget_key(self, key_id: str) -> KeyRecord | None:
+        """``get_key`` for a caller on an event loop (every authenticated request): like ``JobStore.aget``."""
+        return await asyncio.to_thread(self.get_key, key_id)
 
     @abstractmethod
     def list_keys(self) -> list[KeyRecord]:
@@ -219,6 +224,9 @@ class MemoryGatewayData(GatewayData):
     def get_key(self, key_id: str) -> KeyRecord | None:
         with self._lock:
             return self._keys.get(key_id)
+
+    async def aget_key(self, key_id: str) -> KeyRecord | None:
+        return self.get_key(key_id)
 
     def list_keys(self) -> list[KeyRecord]:
         with self._lock:

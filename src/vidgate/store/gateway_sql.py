@@ -105,6 +105,11 @@ class SqlGatewayData(GatewayData):
         row = self._one(self.q.get_key, {"id": key_id})
         return None if row is None else self._key(row)
 
+    async def aget_key(self, key_id: str) -> KeyRecord | None:
+        if self.dialect != "sqlite":
+            return await super().aget_key(key_id)
+        return self.get_key(key_id)  # inline, as SqliteStore.aget: a local read beats a thread hop
+
     def list_keys(self) -> list[KeyRecord]:
         return [self._key(r) for r in self._rows(self.q.list_keys, {})]
 
