@@ -103,7 +103,7 @@ async def metrics(gw: GatewayDep) -> Response:
 
 
 @router.get(
-    "/v1/files/{job_id}/{variant}",
+    files.FILE_PATH,
     name="signed_file",
     tags=["videos (OpenAI-compatible)"],
     summary="A saved result through an expiring signed link (no API key)",
