@@ -14,6 +14,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import from_json
+
 from vidgate.types import Job
 
 # Fields that live in columns only; the JSON document never carries them.
@@ -92,6 +94,8 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str) -> Any:
+    if '"$bytes"' not in text:  # nothing to revive: pydantic-core's parser, twice as fast as json with a hook
+        return from_json(text)
     return json.loads(text, object_hook=_hook)
 
 
