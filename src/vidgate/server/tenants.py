@@ -25,7 +25,7 @@ ANONYMOUS = "anonymous"
 
 
 def _digest(salt: str, secret: str) -> str:
-    return hmac.new(bytes.fromhex(salt), secret.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(bytes.fromhex(salt), secret.encode("utf-8"), hashlib.sha256).hex()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from vidgate.store.errors import StoreError
 from vidgate.store.gateway import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
 
 _KEY_TIMES = ("created_at", "revoked_at")
+_KEY_FIELDS = tuple(f.name for f in fields(KeyRecord))
 _DELIVERY_TIMES = ("created_at", "updated_at", "next_attempt_at", "delivered_at")
 
 
@@ -59,7 +60,7 @@ class SqlGatewayData(GatewayData):
         return ts_parse(value) if isinstance(value, str) else utc(value)
 
     def _key(self, row: Any) -> KeyRecord:
-        doc = {f.name: row[f.name] for f in fields(KeyRecord)}
+        doc = {name: row[name] for name in _KEY_FIELDS}  # on every authenticated request: no fields() here
         for name in _KEY_TIMES:
             doc[name] = self._dt(doc[name])
         doc["spent_usd"] = float(doc["spent_usd"] or 0.0)
