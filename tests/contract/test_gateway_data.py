@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from storekit import at, make_job
 
-from vidgate.server.tenants import create_key, rate_check, verify, window_start
+from vidgate.server.tenants import averify, create_key, rate_check, verify, window_start
 from vidgate.store import JobStore, StoreError
 from vidgate.store.gateway import Delivery, StoredCharacter, gateway_data
 from vidgate.types import JobStatus
@@ -50,6 +51,21 @@ def test_keys_are_hashed_verified_and_revoked(store: JobStore) -> None:
     assert data.revoke_key(record.id, at(5)) is True
     assert data.revoke_key(record.id, at(6)) is False
     assert verify(data, made.token) is None
+
+
+def test_keys_checked_on_an_event_loop_are_read_every_time(store: JobStore) -> None:
+    data = gateway_data(store)
+    made = create_key(data, "app")
+
+    async def check() -> None:
+        async with store.async_reads():
+            assert await averify(data, made.token) == data.get_key(made.record.id)
+            assert await averify(data, made.token[:-1] + ("x" if made.token[-1] != "x" else "y")) is None
+            assert await data.aget_key("000000000000") is None
+            data.revoke_key(made.record.id, at(5))
+            assert await averify(data, made.token) is None  # refused at once: no cache to expire
+
+    asyncio.run(check())
 
 
 def test_budget_charges_are_atomic(store: JobStore, open_more: Callable[[], JobStore]) -> None:

@@ -57,7 +57,8 @@ def create_app(
         if start:
             gw.start()
         try:
-            yield
+            async with gw.store.async_reads():  # reads on this loop await the database (JobStore.aget)
+                yield
         finally:
             if gateway is None:  # we built it, we close it
                 gw.close()

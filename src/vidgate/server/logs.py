@@ -72,4 +72,5 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = (), stream: Text
     logging.getLogger("uvicorn.error").propagate = True
     logging.getLogger("uvicorn").propagate = True
     logging.getLogger("httpx").setLevel("WARNING")
+    logging.getLogger("psycopg.pool").setLevel("WARNING")  # a line per connection taken and given back at INFO
     return redact

@@ -6,7 +6,7 @@ SQLite keeps times as fixed-width UTC text, PostgreSQL as ``timestamptz``; ``_t`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -29,11 +29,15 @@ class SqlGatewayData(GatewayData):
         dialect: str,
         tx: Callable[[], AbstractContextManager[Any]],
         conn: Callable[[], AbstractContextManager[Any]],
+        aone: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None,
     ) -> None:
+        """``aone(query, params)``: one row for a caller on an event loop; by default read inline (SQLite: a
+        local read is quicker than a thread hop)."""
         self.dialect = dialect
         self.q = queries.load(f"gateway_{dialect}")
         self._tx = tx
         self._conn = conn
+        self._aone = aone or self._one_inline
 
     @classmethod
     def for_store(cls, store: JobStore) -> SqlGatewayData:
@@ -44,7 +48,7 @@ class SqlGatewayData(GatewayData):
         from vidgate.store.postgres import PostgresStore
 
         if isinstance(store, PostgresStore):
-            return cls("postgres", store._tx, store._conn)
+            return cls("postgres", store._tx, store._conn, store._afetchone)
         raise StoreError(f"The gateway needs a memory, SQLite or PostgreSQL store, not {store!r}.")
 
     # ------------------------------------------------------------------ conversions
@@ -85,6 +89,9 @@ class SqlGatewayData(GatewayData):
         with self._conn() as conn:
             return conn.execute(query, params).fetchone()
 
+    async def _one_inline(self, query: str, params: dict[str, Any]) -> Any:
+        return self._one(query, params)
+
     def _write(self, query: str, params: dict[str, Any]) -> int:
         with self._tx() as conn:
             return int(conn.execute(query, params).rowcount)
@@ -107,9 +114,8 @@ class SqlGatewayData(GatewayData):
         return None if row is None else self._key(row)
 
     async def aget_key(self, key_id: str) -> KeyRecord | None:
-        if self.dialect != "sqlite":
-            return await super().aget_key(key_id)
-        return self.get_key(key_id)  # inline, as SqliteStore.aget: a local read beats a thread hop
+        row = await self._aone(self.q.get_key, {"id": key_id})
+        return None if row is None else self._key(row)
 
     def list_keys(self) -> list[KeyRecord]:
         return [self._key(r) for r in self._rows(self.q.list_keys, {})]

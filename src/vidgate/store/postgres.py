@@ -3,20 +3,23 @@
 Claims use ``FOR UPDATE SKIP LOCKED`` so workers never wait on or double-lease a row; saves lock the row
 (``SELECT ... FOR UPDATE``) and compare versions; migrations run under a transaction-scoped advisory lock
 so any number of processes may start at once. Connections (autocommit, rows as dicts) come from a
-``psycopg_pool.ConnectionPool``; a forked child opens its own.
+``psycopg_pool.ConnectionPool``; a forked child opens its own. Inside ``async_reads`` (the gateway's
+lifespan) ``aget`` reads through an ``AsyncConnectionPool`` on the running loop: a read awaits its socket
+instead of blocking the loop or taking a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
@@ -52,6 +55,7 @@ Q = queries.load("postgres")
 MIGRATION_LOCK_KEY = 0x7669646761746531  # "vidgate1": the advisory lock every migrating process takes
 
 Conn = psycopg.Connection[DictRow]
+AsyncConn = psycopg.AsyncConnection[DictRow]
 
 
 def _params(job: Job) -> dict[str, Any]:
@@ -86,6 +90,7 @@ class PostgresStore(JobStore):
         self._connect_timeout_s = connect_timeout_s
         self._closed = False
         self._pid = os.getpid()
+        self._apools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool[AsyncConn]] = {}  # see async_reads
         # One direct connection first: a wrong URL, password or host fails here with the server's own words
         # (a pool would only keep retrying in the background until its timeout).
         with self._connect() as conn:
@@ -110,18 +115,17 @@ class PostgresStore(JobStore):
                 f"Check that the server runs and the --database-url is right."
             ) from exc
 
-    def _new_pool(self) -> ConnectionPool[Conn]:
-        return ConnectionPool(
-            self.url,
-            connection_class=psycopg.Connection[DictRow],
-            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": self._connect_timeout_s},
-            min_size=1,
-            max_size=self._max_size,
-            open=True,
-            name="vidgate-store",
-        )
+    def _pool_options(self) -> dict[str, Any]:
+        return {
+            "kwargs": {"autocommit": True, "row_factory": dict_row, "connect_timeout": self._connect_timeout_s},
+            "min_size": 1,
+            "max_size": self._max_size,
+        }
 
-    def _unavailable(self, pool: ConnectionPool[Conn]) -> StoreError:
+    def _new_pool(self) -> ConnectionPool[Conn]:
+        return ConnectionPool(self.url, connection_class=Conn, open=True, name="vidgate-store", **self._pool_options())
+
+    def _unavailable(self, pool: ConnectionPool[Conn] | AsyncConnectionPool[AsyncConn]) -> StoreError:
         """Why ``pool`` gave no connection in time: the server refuses new ones (its reason), or all are busy."""
         self._connect().close()  # raises the StoreError naming the server's reason when it is unreachable
         return StoreError(
@@ -145,11 +149,43 @@ class PostgresStore(JobStore):
             pool.putconn(conn)  # the pool rolls back or replaces a connection left in a transaction or broken
 
     def _after_fork(self) -> None:
-        """In a forked child, forget the parent's pool without closing it (closing would end the parent's
+        """In a forked child, forget the parent's pools without closing them (closing would end the parent's
         sessions on the server; psycopg never closes a connection inherited through fork) and open a new one."""
         if os.getpid() != self._pid:
             self._pid = os.getpid()
             self._pool = self._new_pool()
+            self._apools = {}
+
+    @asynccontextmanager
+    async def async_reads(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        if loop in self._apools:  # nested: the outer block owns the pool
+            yield
+            return
+        pool = AsyncConnectionPool(
+            self.url, connection_class=AsyncConn, open=False, name="vidgate-store-async", **self._pool_options()
+        )
+        await pool.open()
+        self._apools[loop] = pool
+        try:
+            yield
+        finally:
+            self._apools.pop(loop, None)
+            await pool.close()
+
+    async def _afetchone(self, query: str, params: dict[str, Any]) -> DictRow | None:
+        """One row, awaited on the running loop's async pool (``async_reads``); without one, on a thread."""
+        pool = self._apools.get(asyncio.get_running_loop()) if os.getpid() == self._pid else None
+        if pool is None or self._closed:
+            return await asyncio.to_thread(self._one, query, params)
+        try:
+            conn = await pool.getconn()
+        except PoolTimeout:
+            raise await asyncio.to_thread(self._unavailable, pool) from None
+        try:
+            return await (await conn.execute(query, params)).fetchone()
+        finally:
+            await pool.putconn(conn)
 
     @contextmanager
     def _tx(self) -> Iterator[Conn]:
@@ -239,6 +275,12 @@ class PostgresStore(JobStore):
 
     def get(self, job_id: str) -> Job:
         row = self._one(Q.get_job, {"id": job_id})
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return _job(row)
+
+    async def aget(self, job_id: str) -> Job:
+        row = await self._afetchone(Q.get_job, {"id": job_id})
         if row is None:
             raise JobNotFoundError(job_id)
         return _job(row)
