@@ -68,6 +68,25 @@ def test_keys_checked_on_an_event_loop_are_read_every_time(store: JobStore) -> N
     asyncio.run(check())
 
 
+def test_a_key_and_a_job_are_read_together(store: JobStore) -> None:
+    data = gateway_data(store)
+    key = create_key(data, "app").record
+    store.create(make_job(1, owner=key.id, status=JobStatus.queued, next_poll_at=at(30)))
+    (leased,) = store.claim("w1", at(40), lease_s=60)
+
+    pairs = [(key.id, "job_0001"), (key.id, "job_0404"), ("000000000000", "job_0001"), ("0", "0")]
+
+    async def read() -> list[tuple[object, object]]:
+        async with store.async_reads():
+            return [await data.aget_key_and_job(key_id, job_id) for key_id, job_id in pairs]
+
+    both, no_job, no_key, neither = asyncio.run(read())
+    assert both == (data.get_key(key.id), store.get("job_0001")) and both[1] == leased  # lease and version too
+    assert no_job == (data.get_key(key.id), None)
+    assert no_key == (None, store.get("job_0001"))
+    assert neither == (None, None)
+
+
 def test_budget_charges_are_atomic(store: JobStore, open_more: Callable[[], JobStore]) -> None:
     data = gateway_data(store)
     key = create_key(data, "capped", budget_usd=1.0).record

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.requests import Request
+from starlette.testclient import TestClient
 
 from vidgate.server import Gateway, create_app
 from vidgate.server.config import GatewayConfig
 from vidgate.server.files import FILE_PATH, link
+from vidgate.server.tenants import ANONYMOUS, create_key
 from vidgate.store import MemoryStore
-from vidgate.types import Job
+from vidgate.types import Job, utcnow
 
 
 @pytest.fixture
@@ -41,3 +44,34 @@ def test_signed_links_are_the_signed_file_route_as_the_caller_reached_it(
     assert url.endswith(FILE_PATH.format(job_id="job_abc", variant="thumbnail"))
     expires, signature = (part.split("=", 1)[1] for part in query.split("&"))
     assert gw.signer.file_ok("job_abc", "thumbnail", int(expires), signature)
+
+
+READS = ["/v1/videos/{id}", "/v1/videos/{id}/content", "/v1/videos/{id}/events", "/v2/videos/generations/{id}"]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_reads_of_one_video_check_the_key_first_then_the_owner(gw: Gateway, path: str) -> None:
+    alice, bob = create_key(gw.data, "alice"), create_key(gw.data, "bob")
+    gw.store.create(Job(id="job_a", provider="relay", model="relay/sora-2", owner=alice.record.id))
+    with TestClient(create_app(gateway=gw, start=False)) as http:
+
+        def get(job_id: str, token: str | None) -> tuple[int, str]:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            with http.stream("GET", path.format(id=job_id), headers=headers) as r:  # events: a stream
+                return r.status_code, "" if r.status_code == 200 else json.loads(r.read())["error"]["code"]
+
+        assert get("job_a", None) == (401, "missing_api_key")
+        assert get("job_a", alice.token[:-2] + "zz") == (401, "invalid_api_key")  # the video exists: still 401
+        assert get("job_a", bob.token) == (404, "not_found")  # another key's video
+        assert get("job_nope", alice.token) == (404, "not_found")
+        assert get("job_a", alice.token)[0] in (200, 404)  # 404 for the content of a video not made yet
+        gw.data.revoke_key(alice.record.id, utcnow())
+        assert get("job_a", alice.token) == (401, "invalid_api_key")  # at once
+
+
+def test_without_auth_the_videos_made_without_auth_are_readable(gw: Gateway) -> None:
+    gw.config.server.auth = False
+    gw.store.create(Job(id="job_a", provider="relay", model="relay/sora-2", owner=ANONYMOUS))
+    with TestClient(create_app(gateway=gw, start=False)) as http:
+        assert http.get("/v1/videos/job_a").json()["id"] == "job_a"
+        assert http.get("/v1/videos/job_nope").status_code == 404

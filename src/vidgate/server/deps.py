@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
@@ -12,7 +12,7 @@ from vidgate.server.errors import APIError
 from vidgate.server.gateway import Gateway
 from vidgate.server.tenants import Principal
 from vidgate.server.webhooks_out import check_url
-from vidgate.types import VideoRequest
+from vidgate.types import Job, VideoRequest
 
 # Dependencies are coroutines: FastAPI runs a plain ``def`` dependency on a worker thread, and a thread hop
 # costs more than everything these do. Each dependency FastAPI solves costs ~20 us, so there are few.
@@ -23,11 +23,41 @@ class GatewayKey(HTTPBearer):
     every request (``Gateway.authenticate``). Being the security scheme itself (rather than a dependency on
     an ``HTTPBearer``), it is one dependency to solve, and the OpenAPI document still names the scheme."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            scheme_name="HTTPBearer",
+            description="A gateway API key: `vidgate keys create --name NAME`",
+            auto_error=False,
+        )
+
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        credentials = await super().__call__(request)
-        principal = await _gateway(request).authenticate(credentials.credentials if credentials else None)
+        principal = await _gateway(request).authenticate(await self.token(request))
         request.state.key_id = principal.key_id  # for the access log (the id, never the key)
         return principal
+
+    async def token(self, request: Request) -> str | None:
+        credentials = await super().__call__(request)
+        return credentials.credentials if credentials else None
+
+
+class CallersVideo(NamedTuple):
+    principal: Principal
+    job: Job
+
+
+class GatewayKeyAndVideo(GatewayKey):
+    """``GatewayKey``, and the caller's video that the path parameter ``param`` names, read in the same database
+    round trip (``Gateway.caller_and_job``: 401, then the same 404 for a missing or foreign video)."""
+
+    def __init__(self, param: str) -> None:
+        super().__init__()
+        self.param = param
+
+    async def __call__(self, request: Request) -> CallersVideo:  # type: ignore[override]
+        token = await self.token(request)
+        principal, job = await _gateway(request).caller_and_job(token, request.path_params[self.param])
+        request.state.key_id = principal.key_id
+        return CallersVideo(principal, job)
 
 
 async def gateway_of(request: Request) -> Gateway:
@@ -40,16 +70,8 @@ def _gateway(request: Request) -> Gateway:
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]
-PrincipalDep = Annotated[
-    Principal,
-    Depends(
-        GatewayKey(
-            scheme_name="HTTPBearer",
-            description="A gateway API key: `vidgate keys create --name NAME`",
-            auto_error=False,
-        )
-    ),
-]
+PrincipalDep = Annotated[Principal, Depends(GatewayKey())]
+VideoDep = Annotated[CallersVideo, Depends(GatewayKeyAndVideo("video_id"))]  # routes with a {video_id}
 
 
 def check_request_urls(gw: Gateway, request: VideoRequest, image_param: str) -> None:

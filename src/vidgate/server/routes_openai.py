@@ -33,7 +33,7 @@ from vidgate.server.bodies import (
     parse_model,
     read_body,
 )
-from vidgate.server.deps import GatewayDep, PrincipalDep, check_request_urls
+from vidgate.server.deps import GatewayDep, PrincipalDep, VideoDep, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.gateway import Gateway
 from vidgate.server.present import video_object
@@ -197,9 +197,8 @@ def _page(gw: Gateway, owner: str, after: str | None, limit: int, order: str) ->
 
 
 @router.get("/{video_id}", summary="Retrieve a video", responses={200: VIDEO_EXAMPLE, **ERRORS})
-async def retrieve_video(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await gw.ajob(principal, video_id)
-    return respond(gw, request, job)
+async def retrieve_video(video_id: str, request: Request, gw: GatewayDep, video: VideoDep) -> JSONResponse:
+    return respond(gw, request, video.job)
 
 
 @router.delete("/{video_id}", summary="Delete a finished video", responses=ERRORS)
@@ -217,11 +216,10 @@ async def delete_video(video_id: str, gw: GatewayDep, principal: PrincipalDep) -
 async def video_content(
     video_id: str,
     gw: GatewayDep,
-    principal: PrincipalDep,
+    video: VideoDep,
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
 ) -> FileResponse:
-    job = await gw.ajob(principal, video_id)
-    return await files.serve(gw, job, variant)
+    return await files.serve(gw, video.job, variant)
 
 
 @router.post(
@@ -263,10 +261,9 @@ async def cancel_video(video_id: str, request: Request, gw: GatewayDep, principa
         **ERRORS,
     },
 )
-async def video_events(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> StreamingResponse:
-    job = await gw.ajob(principal, video_id)
+async def video_events(video_id: str, request: Request, gw: GatewayDep, video: VideoDep) -> StreamingResponse:
     return StreamingResponse(
-        job_events(gw, request, job, lambda j: video_json(gw, request, j)),
+        job_events(gw, request, video.job, lambda j: video_json(gw, request, j)),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )

@@ -8,20 +8,21 @@ Field names and status words are the relay's: create answers ``{"task_id"}``; th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
 from vidgate.server.bodies import RelayCreate, body_schema, read_body, relay_request
-from vidgate.server.deps import GatewayDep, PrincipalDep, check_request_urls
+from vidgate.server.deps import CallersVideo, GatewayDep, GatewayKeyAndVideo, PrincipalDep, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.present import relay_task
 
 router = APIRouter(prefix="/v2/videos/generations", tags=["videos (relay-compatible)"])
+TaskDep = Annotated[CallersVideo, Depends(GatewayKeyAndVideo("task_id"))]
 
 CREATE_BODY: dict[str, Any] = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(RelayCreate)}}}
@@ -51,7 +52,7 @@ async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep)
 
 
 @router.get("/{task_id}", summary="Query a video task (relay unified format)")
-async def query_task(task_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await gw.ajob(principal, task_id)
+async def query_task(task_id: str, request: Request, gw: GatewayDep, task: TaskDep) -> JSONResponse:
+    job = task.job
     output = files.link(gw, request, job) if job.done and job.video is not None else None
     return JSONResponse(relay_task(job, output))

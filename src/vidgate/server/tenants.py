@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from vidgate.store.gateway import GatewayData, KeyRecord
-from vidgate.types import utcnow
+from vidgate.types import Job, utcnow
 
 KEY_PREFIX = "vg_"
 _KEY = re.compile(r"^vg_([0-9a-f]{12})_([A-Za-z0-9_-]{32,128})$")
@@ -81,6 +81,16 @@ async def averify(data: GatewayData, token: str) -> KeyRecord | None:
     working at once, on every replica), without blocking the loop."""
     m = _KEY.match(token)
     return None if m is None else _checked(await data.aget_key(m.group(1)), m.group(2))
+
+
+async def averify_with_job(data: GatewayData, token: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+    """``averify``, and the job ``job_id`` read in the same round trip; the job only with a valid key."""
+    m = _KEY.match(token)
+    if m is None:
+        return None, None
+    record, job = await data.aget_key_and_job(m.group(1), job_id)
+    record = _checked(record, m.group(2))
+    return record, None if record is None else job
 
 
 def _checked(record: KeyRecord | None, secret: str) -> KeyRecord | None:

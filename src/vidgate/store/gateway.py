@@ -26,8 +26,9 @@ from datetime import datetime, timedelta
 
 from vidgate.store.base import JobStore
 from vidgate.store.codec import utc
-from vidgate.store.errors import StoreError
+from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.store.memory import MemoryStore
+from vidgate.types import Job
 
 DELIVERY_STATES = ("waiting", "pending", "delivered", "failed")
 
@@ -100,6 +101,11 @@ class GatewayData(ABC):
     async def aget_key(self, key_id: str) -> KeyRecord | None:
         """``get_key`` for a caller on an event loop (every authenticated request): like ``JobStore.aget``."""
         return await asyncio.to_thread(self.get_key, key_id)
+
+    @abstractmethod
+    async def aget_key_and_job(self, key_id: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+        """``aget_key`` and ``JobStore.aget`` of this database in one round trip (a read of one video: what each
+        poll costs); None for whichever does not exist."""
 
     @abstractmethod
     def list_keys(self) -> list[KeyRecord]:
@@ -227,6 +233,13 @@ class MemoryGatewayData(GatewayData):
 
     async def aget_key(self, key_id: str) -> KeyRecord | None:
         return self.get_key(key_id)
+
+    async def aget_key_and_job(self, key_id: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+        try:
+            job: Job | None = await self.store.aget(job_id)
+        except JobNotFoundError:
+            job = None
+        return self.get_key(key_id), job
 
     def list_keys(self) -> list[KeyRecord]:
         with self._lock:

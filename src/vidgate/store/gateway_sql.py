@@ -14,9 +14,10 @@ from typing import Any
 
 from vidgate.store import queries
 from vidgate.store.base import JobStore
-from vidgate.store.codec import ts_parse, ts_text, utc
+from vidgate.store.codec import load_job, ts_parse, ts_text, utc
 from vidgate.store.errors import StoreError
 from vidgate.store.gateway import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
+from vidgate.types import Job
 
 _KEY_TIMES = ("created_at", "revoked_at")
 _KEY_FIELDS = tuple(f.name for f in fields(KeyRecord))
@@ -116,6 +117,20 @@ class SqlGatewayData(GatewayData):
     async def aget_key(self, key_id: str) -> KeyRecord | None:
         row = await self._aone(self.q.get_key, {"id": key_id})
         return None if row is None else self._key(row)
+
+    async def aget_key_and_job(self, key_id: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+        row = await self._aone(self.q.get_key_and_job, {"key_id": key_id, "job_id": job_id})
+        key = None if row["id"] is None else self._key(row)
+        if row["job_data"] is None:
+            return key, None
+        job = load_job(
+            row["job_data"],
+            version=row["job_version"],
+            next_poll_at=self._dt(row["job_next_poll_at"]),
+            lease_owner=row["job_lease_owner"],
+            lease_until=self._dt(row["job_lease_until"]),
+        )
+        return key, job
 
     def list_keys(self) -> list[KeyRecord]:
         return [self._key(r) for r in self._rows(self.q.list_keys, {})]
