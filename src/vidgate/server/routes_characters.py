@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vidgate.net.ssrf import FetchFailed, FetchRefused
@@ -18,6 +17,7 @@ from vidgate.server.bodies import CharacterCreate, body_schema, parse_model, rea
 from vidgate.server.deps import GatewayDep, PrincipalDep
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.gateway import Gateway
+from vidgate.server.responses import JSONResponse
 from vidgate.server.tenants import Principal
 from vidgate.server.webhooks_out import check_url
 from vidgate.store.gateway import StoredCharacter

@@ -18,7 +18,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
@@ -37,6 +37,7 @@ from vidgate.server.deps import GatewayDep, PrincipalDep, VideoDep, check_reques
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.gateway import Gateway
 from vidgate.server.present import video_object
+from vidgate.server.responses import JSONResponse
 from vidgate.server.sse import job_events
 from vidgate.store.codec import encode_cursor
 from vidgate.types import ImageRole, Job

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
@@ -17,6 +17,7 @@ from vidgate.server.deps import GatewayDep, PrincipalDep
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.gateway import Gateway
 from vidgate.server.metrics import CONTENT_TYPE
+from vidgate.server.responses import JSONResponse
 from vidgate.store import JobNotFoundError
 
 router = APIRouter()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vidgate.errors import VidgateError
@@ -20,6 +19,7 @@ from vidgate.server.bodies import RelayCreate, body_schema, read_body, relay_req
 from vidgate.server.deps import CallersVideo, GatewayDep, GatewayKeyAndVideo, PrincipalDep, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.present import relay_task
+from vidgate.server.responses import JSONResponse
 
 router = APIRouter(prefix="/v2/videos/generations", tags=["videos (relay-compatible)"])
 TaskDep = Annotated[CallersVideo, Depends(GatewayKeyAndVideo("task_id"))]
