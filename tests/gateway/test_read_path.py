@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +76,19 @@ def test_without_auth_the_videos_made_without_auth_are_readable(gw: Gateway) -> 
     with TestClient(create_app(gateway=gw, start=False)) as http:
         assert http.get("/v1/videos/job_a").json()["id"] == "job_a"
         assert http.get("/v1/videos/job_nope").status_code == 404
+
+
+def test_the_access_log_has_each_request_with_its_key_id_never_the_key(
+    gw: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = create_key(gw.data, "alice")
+    gw.store.create(Job(id="job_a", provider="relay", model="relay/sora-2", owner=key.record.id))
+    with caplog.at_level(logging.INFO, "vidgate.access"), TestClient(create_app(gateway=gw, start=False)) as http:
+        ok = http.get("/v1/videos/job_a", headers={"Authorization": f"Bearer {key.token}"})
+        refused = http.get("/v1/videos/job_a?signature=s3cret")
+    first, second = (r for r in caplog.records if r.name == "vidgate.access")
+    assert first.getMessage() == "GET /v1/videos/job_a 200"
+    assert (first.status, first.key_id, first.request_id) == (200, key.record.id, ok.headers["x-request-id"])
+    assert first.duration_ms >= 0 and second.status == 401 and second.key_id is None
+    assert second.request_id == refused.headers["x-request-id"] != first.request_id
+    assert key.token not in caplog.text and "s3cret" not in caplog.text
