@@ -40,7 +40,10 @@ class GatewayKey(HTTPBearer):
         return credentials.credentials if credentials else None
 
 
-class CallersVideo(NamedTuple):
+class VideoRead(NamedTuple):
+    """All a read of one video needs, from one dependency (FastAPI spends ~20 us solving each)."""
+
+    gw: Gateway
     principal: Principal
     job: Job
 
@@ -53,11 +56,11 @@ class GatewayKeyAndVideo(GatewayKey):
         super().__init__()
         self.param = param
 
-    async def __call__(self, request: Request) -> CallersVideo:  # type: ignore[override]
-        token = await self.token(request)
-        principal, job = await _gateway(request).caller_and_job(token, request.path_params[self.param])
+    async def __call__(self, request: Request) -> VideoRead:  # type: ignore[override]
+        gw = _gateway(request)
+        principal, job = await gw.caller_and_job(await self.token(request), request.path_params[self.param])
         request.state.key_id = principal.key_id
-        return CallersVideo(principal, job)
+        return VideoRead(gw, principal, job)
 
 
 async def gateway_of(request: Request) -> Gateway:
@@ -71,7 +74,7 @@ def _gateway(request: Request) -> Gateway:
 
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]
 PrincipalDep = Annotated[Principal, Depends(GatewayKey())]
-VideoDep = Annotated[CallersVideo, Depends(GatewayKeyAndVideo("video_id"))]  # routes with a {video_id}
+VideoDep = Annotated[VideoRead, Depends(GatewayKeyAndVideo("video_id"))]  # routes with a {video_id}
 
 
 def check_request_urls(gw: Gateway, request: VideoRequest, image_param: str) -> None:

@@ -198,8 +198,8 @@ def _page(gw: Gateway, owner: str, after: str | None, limit: int, order: str) ->
 
 
 @router.get("/{video_id}", summary="Retrieve a video", responses={200: VIDEO_EXAMPLE, **ERRORS})
-async def retrieve_video(video_id: str, request: Request, gw: GatewayDep, video: VideoDep) -> JSONResponse:
-    return respond(gw, request, video.job)
+async def retrieve_video(video_id: str, request: Request, read: VideoDep) -> JSONResponse:
+    return respond(read.gw, request, read.job)
 
 
 @router.delete("/{video_id}", summary="Delete a finished video", responses=ERRORS)
@@ -216,11 +216,10 @@ async def delete_video(video_id: str, gw: GatewayDep, principal: PrincipalDep) -
 )
 async def video_content(
     video_id: str,
-    gw: GatewayDep,
-    video: VideoDep,
+    read: VideoDep,
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
 ) -> FileResponse:
-    return await files.serve(gw, video.job, variant)
+    return await files.serve(read.gw, read.job, variant)
 
 
 @router.post(
@@ -262,9 +261,10 @@ async def cancel_video(video_id: str, request: Request, gw: GatewayDep, principa
         **ERRORS,
     },
 )
-async def video_events(video_id: str, request: Request, gw: GatewayDep, video: VideoDep) -> StreamingResponse:
+async def video_events(video_id: str, request: Request, read: VideoDep) -> StreamingResponse:
+    gw = read.gw
     return StreamingResponse(
-        job_events(gw, request, video.job, lambda j: video_json(gw, request, j)),
+        job_events(gw, request, read.job, lambda j: video_json(gw, request, j)),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )

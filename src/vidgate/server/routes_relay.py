@@ -16,13 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from vidgate.errors import VidgateError
 from vidgate.server import files
 from vidgate.server.bodies import RelayCreate, body_schema, read_body, relay_request
-from vidgate.server.deps import CallersVideo, GatewayDep, GatewayKeyAndVideo, PrincipalDep, check_request_urls
+from vidgate.server.deps import GatewayDep, GatewayKeyAndVideo, PrincipalDep, VideoRead, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.present import relay_task
 from vidgate.server.responses import JSONResponse
 
 router = APIRouter(prefix="/v2/videos/generations", tags=["videos (relay-compatible)"])
-TaskDep = Annotated[CallersVideo, Depends(GatewayKeyAndVideo("task_id"))]
+TaskDep = Annotated[VideoRead, Depends(GatewayKeyAndVideo("task_id"))]
 
 CREATE_BODY: dict[str, Any] = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(RelayCreate)}}}
@@ -52,7 +52,7 @@ async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep)
 
 
 @router.get("/{task_id}", summary="Query a video task (relay unified format)")
-async def query_task(task_id: str, request: Request, gw: GatewayDep, task: TaskDep) -> JSONResponse:
-    job = task.job
-    output = files.link(gw, request, job) if job.done and job.video is not None else None
+async def query_task(task_id: str, request: Request, read: TaskDep) -> JSONResponse:
+    job = read.job
+    output = files.link(read.gw, request, job) if job.done and job.video is not None else None
     return JSONResponse(relay_task(job, output))
