@@ -24,17 +24,16 @@ def main(raw: str) -> None:
     warnings.simplefilter("ignore")
     p: dict[str, Any] = json.loads(raw)
     who, base, key, out = p["who"], p["url"] + "/openai/v1", p["api_key"], Path(p["out"])
-    if who == "vidgate":  # AsyncClient with Http11Transport, as the AsyncWorker runs it
+    if who == "vidgate":  # AsyncClient, as the worker runs it
         import asyncio
 
         from vidgate.client import AsyncClient, ProviderSettings
         from vidgate.engine.polling import PollPolicy
-        from vidgate.net.http11 import Http11Transport
 
         settings = {"openai": ProviderSettings(base_url=p["url"] + "/openai", api_key=key)}
 
         async def fetch() -> tuple[float, float]:
-            async with AsyncClient(providers=settings, env={}, allow_retired=True, transport=Http11Transport(),
+            async with AsyncClient(providers=settings, env={}, allow_retired=True,
                                    poll_policy=PollPolicy(time_scale=1e-4)) as c:  # fmt: skip
                 job = await c.wait(await c.submit("a lighthouse", model="openai/sora-2", duration=4, size="1280x720"))
                 rss0, t0 = rss_mb(), time.monotonic()

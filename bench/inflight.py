@@ -20,7 +20,7 @@ import httpx
 
 from bench.common import emulator, run_child
 
-CONTENDERS = ("vidgate", "vidgate-threads", "openai", "litellm")
+CONTENDERS = ("vidgate", "openai", "litellm")
 BASELINES = ("openai", "litellm")
 
 

@@ -71,11 +71,9 @@ def baseline(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def vidgate(p: dict[str, Any]) -> dict[str, Any]:
-    from vidgate.client import AsyncClient, Client, ProviderSettings
-    from vidgate.engine.async_worker import AsyncWorker
+    from vidgate.client import AsyncClient, ProviderSettings
     from vidgate.engine.polling import PollPolicy
     from vidgate.engine.worker import Worker
-    from vidgate.net.http11 import Http11Transport
 
     settings = {"openai": ProviderSettings(base_url=p["url"] + "/openai", api_key=p["api_key"])}
     # every job is due again within milliseconds of its last check: the worker runs flat out
@@ -93,9 +91,9 @@ def vidgate(p: dict[str, Any]) -> dict[str, Any]:
         await asyncio.gather(*(one(i) for i in range(jobs)))
 
     async def run_async() -> dict[str, Any]:
-        async with AsyncClient(**kwargs, transport=Http11Transport()) as client:
+        async with AsyncClient(**kwargs) as client:
             await submit_all(client)
-            worker = AsyncWorker(client, concurrency=concurrency)
+            worker = Worker(client.engine, concurrency=concurrency)
             stop = asyncio.Event()
 
             async def enough() -> None:
@@ -109,23 +107,7 @@ def vidgate(p: dict[str, Any]) -> dict[str, Any]:
             watcher.cancel()
             return measured({"checks": stats.steps, "errors": stats.errors}, cpu0, t0, rss0)
 
-    if p["who"] == "vidgate":
-        return asyncio.run(run_async())
-
-    with Client(**kwargs) as sync_client:
-
-        async def submit() -> None:
-            async with AsyncClient(**kwargs, store=sync_client.store) as client:
-                await submit_all(client)
-
-        asyncio.run(submit())
-        worker = Worker(sync_client, threads=p.get("threads", 16), batch=concurrency)
-        rss0, cpu0, t0 = rss_mb(), cpu_seconds(), time.monotonic()
-        while worker.stats.steps < checks:
-            worker.run_once()
-        result = measured({"checks": worker.stats.steps, "errors": worker.stats.errors}, cpu0, t0, rss0)
-        worker.close()
-    return result
+    return asyncio.run(run_async())
 
 
 def main(raw: str) -> None:

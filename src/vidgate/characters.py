@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from vidgate.catalog.validate import Problem
 from vidgate.errors import ConfigurationError
-from vidgate.mentions import check_mentions, mentioned_usernames, render
+from vidgate.mentions import check_mentions, find_mentions, mentioned_usernames, render
+from vidgate.problems import Problem
 from vidgate.types import Character, Shot, VideoRequest
 
 HOME_ENV = "VIDGATE_HOME"
@@ -202,6 +202,18 @@ def apply_to_request(request: VideoRequest, registry: CharacterRegistry | None) 
     characters = list(dict.fromkeys(listed + [u for u in mentioned if u in known]))
     update: dict[str, Any] = {"prompt": prompt, "shots": shots, "characters": characters}
     return request.model_copy(update=update), problems
+
+
+def apply_characters(
+    request: VideoRequest, supported: bool, env: Mapping[str, str]
+) -> tuple[VideoRequest, list[Problem]]:
+    """Fill the prompt template and resolve character names through the registry (models with characters)."""
+    if not supported:
+        return request, []
+    texts = [request.prompt] + [s.scene for s in request.shots]
+    if not request.characters and not any(find_mentions(t) for t in texts):
+        return request, []
+    return apply_to_request(request, CharacterRegistry.at_home(env))
 
 
 def request_mention_problems(request: VideoRequest) -> list[Problem]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vidgate.catalog.validate import Problem
+    from vidgate.problems import Problem
     from vidgate.types import Job
 
 
@@ -80,8 +80,12 @@ class MissingCredentialsError(ConfigurationError):
 
 
 class TransportError(VidgateError):
-    def __init__(self, provider: str, message: str) -> None:
+    """No usable answer: the host could not be reached, the connection broke, timed out, or the response's
+    framing was wrong. ``not_sent`` is True when no connection was made, so the request surely never left."""
+
+    def __init__(self, provider: str, message: str, *, not_sent: bool = False) -> None:
         self.provider = provider
+        self.not_sent = not_sent
         super().__init__(f"{provider}: {message}")
 
 

@@ -186,11 +186,17 @@ class Job(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     # Durable-job bookkeeping (see vidgate.store). Never a secret: only *where* the key comes from.
+    base_url: str | None = Field(
+        default=None,
+        description="The provider host the job was created for; it is only ever sent there (None: created "
+        "before vidgate recorded endpoints)",
+    )
     credentials_ref: str | None = Field(
         default=None,
-        pattern=r"^(?:[A-Z_][A-Z0-9_]{0,127}|ambient:[a-z0-9][a-z0-9-]{0,39})$",
-        description="Where the API key comes from: an environment variable name (e.g. VIDGATE_RELAY_API_KEY) "
-        "or ambient:<kind> (e.g. ambient:google-adc); never the key itself",
+        pattern=r"^(?:[A-Z_][A-Z0-9_]{0,127}|ambient:[a-z0-9][a-z0-9-]{0,39}|key:[0-9a-f]{12})$",
+        description="Which credential the job was created with: an environment variable name (e.g. "
+        "VIDGATE_RELAY_API_KEY), ambient:<kind> (e.g. ambient:google-adc), or key:<fingerprint> for a key "
+        "given as an argument (the first 12 hex digits of its SHA-256); never the key itself",
     )
     resubmit_if_unknown: bool = Field(
         default=False,
@@ -215,12 +221,25 @@ class Job(BaseModel):
         return next((a for a in self.assets if a.kind == "video"), None)
 
     @property
+    def endpoint(self) -> str:
+        """Where the job belongs (``provider base_url credentials_ref``): only a process configured for exactly
+        this endpoint drives it. Jobs from before endpoints were recorded belong to their provider."""
+        return endpoint_key(self.provider, self.base_url, self.credentials_ref)
+
+    @property
     def done(self) -> bool:
         """Final, and for a success the video is saved: nothing left for vidgate to do."""
         if not self.status.terminal:
             return False
         video = self.video
         return self.status is not JobStatus.succeeded or video is None or video.path is not None
+
+
+def endpoint_key(provider: str, base_url: str | None, credentials_ref: str | None) -> str:
+    """The identity of an endpoint as the store filters on it: ``provider base_url credentials_ref``."""
+    if base_url is None:
+        return provider
+    return f"{provider} {base_url} {credentials_ref or '-'}"
 
 
 class JobEvent(BaseModel):

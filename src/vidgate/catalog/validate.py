@@ -21,36 +21,12 @@ from pydantic import ValidationError as PydanticValidationError
 from vidgate.catalog.loader import is_retired, sunset_warning
 from vidgate.catalog.schema import ChoiceSpec, ModelSpec
 from vidgate.media import ImageProblem, LoadedImage, check_against_spec, load_image
+from vidgate.problems import Problem
+from vidgate.problems import show_value as _show
 from vidgate.types import ImageRole, VideoRequest
 
 STORYBOARD_TOLERANCE_S = 0.05
 _RAW_SHOT = re.compile(r"^\s*Shot\s+\d+\s*:\s*\n\s*duration\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*sec", re.M | re.I)
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str
-    value: Any
-    message: str
-    allowed: str = ""
-    suggestion: str = ""
-
-    def explain(self) -> str:
-        parts = [f"{self.field}: {_show(self.value)} — {self.message}."]
-        if self.allowed:
-            parts.append(f"Allowed: {self.allowed}.")
-        if self.suggestion:
-            parts.append(f"{self.suggestion[0].upper()}{self.suggestion[1:]}.")
-        return " ".join(parts)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "value": _show(self.value),
-            "message": self.message,
-            "allowed": self.allowed,
-            "suggestion": self.suggestion,
-        }
 
 
 @dataclass(frozen=True)
@@ -73,16 +49,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:57] + "...")
-    return str(value)
 
 
 def effective_duration(request: VideoRequest, spec: ModelSpec) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -22,7 +23,7 @@ from rich.progress import (
 )
 
 from vidgate.cli._common import err, out, reported
-from vidgate.client import Client
+from vidgate.client import AsyncClient
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.errors import JobFailedError, RequestError
 from vidgate.store import open_store
@@ -178,7 +179,6 @@ def generate(
     """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider."""
     started = time.monotonic()
     live = LiveProgress(enabled=not as_json and err.is_terminal)
-    plain = not as_json and not err.is_terminal
     with reported(as_json), ExitStack() as stack:
         fields: dict[str, Any] = {
             "model": model,
@@ -202,44 +202,66 @@ def generate(
             policy = PollPolicy(time_scale=EMULATOR_TIME_SCALE)
             if not as_json:
                 err.print(f"Using the built-in emulator at {emu.url} (offline; jobs run 20x faster)")
-        client = stack.enter_context(
-            Client(
-                base_url=base_url,
-                api_key=api_key,
-                poll_policy=policy,
-                allow_retired=allow_retired,
-                allow_image_hosts=allow_image_host or (),
-                store=open_store(store),
-            )
-        )
         stack.callback(live.stop)
-        sub = client.prepare(prompt, fit=fit, **fields)
-        if not as_json:
-            for change in sub.changes:
-                err.print(f"[yellow]--fit changed[/] {change.explain()}")
-            for warning in sub.warnings:
-                if not warning.startswith("fit: "):
-                    err.print(f"[yellow]warning[/] {warning}")
-        last_plain: list[str] = []
-
-        def on_progress(job: Job) -> None:
-            live.on_job(job)
-            if plain:
-                line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
-                if not last_plain or last_plain[-1] != line:
-                    last_plain.append(line)
-                    err.print(line, markup=False)
-
-        job = client.send(sub, on_progress=on_progress)  # synchronous dialects report while sending
-        if detach:
-            payload = {"ok": True, "job": {"id": job.id, "status": job.status.value, "model": job.model}}
-            out.print(json.dumps(payload) if as_json else f"submitted {job.id} ({job.status.value})")
+        client = AsyncClient(
+            base_url=base_url,
+            api_key=api_key,
+            poll_policy=policy,
+            allow_retired=allow_retired,
+            allow_image_hosts=allow_image_host or (),
+            store=open_store(store),
+        )
+        run = Run(client, live, as_json=as_json, plain=not as_json and not err.is_terminal)
+        job = asyncio.run(run.generate(prompt, fields, fit=fit, detach=detach, timeout=timeout, out_file=out_file))
+        if job is None:
             return
-        on_progress(job)
-        job = client.wait(job, timeout=timeout, on_progress=on_progress)
-        if job.status is not JobStatus.succeeded:
-            raise JobFailedError(job)
-        target = out_file or Path(f"{job.id}.mp4")
-        job = client.download(job, target, on_bytes=live.on_bytes)
         live.stop()
         report(job, started, as_json)
+
+
+class Run:
+    """One ``vidgate generate`` on the asyncio engine: check, send, follow, save."""
+
+    def __init__(self, client: AsyncClient, live: LiveProgress, *, as_json: bool, plain: bool) -> None:
+        self.client = client
+        self.live = live
+        self.as_json = as_json
+        self.plain = plain
+        self._last = ""
+
+    def on_progress(self, job: Job) -> None:
+        self.live.on_job(job)
+        line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
+        if self.plain and line != self._last:
+            self._last = line
+            err.print(line, markup=False)
+
+    async def generate(
+        self,
+        prompt: str,
+        fields: dict[str, Any],
+        *,
+        fit: bool,
+        detach: bool,
+        timeout: float | None,
+        out_file: Path | None,
+    ) -> Job | None:
+        async with self.client as client:
+            sub = await client.prepare(prompt, fit=fit, **fields)
+            if not self.as_json:
+                for change in sub.changes:
+                    err.print(f"[yellow]--fit changed[/] {change.explain()}")
+                for warning in sub.warnings:
+                    if not warning.startswith("fit: "):
+                        err.print(f"[yellow]warning[/] {warning}")
+            job = await client.send(sub, on_progress=self.on_progress)  # synchronous dialects report while sending
+            if detach:
+                payload = {"ok": True, "job": {"id": job.id, "status": job.status.value, "model": job.model}}
+                out.print(json.dumps(payload) if self.as_json else f"submitted {job.id} ({job.status.value})")
+                return None
+            self.on_progress(job)
+            job = await client.wait(job, timeout=timeout, on_progress=self.on_progress)
+            if job.status is not JobStatus.succeeded:
+                raise JobFailedError(job)
+            target = out_file or Path(f"{job.id}.mp4")
+            return await client.download(job, target, on_bytes=self.live.on_bytes)

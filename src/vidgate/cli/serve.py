@@ -25,7 +25,7 @@ def serve(
         typer.Option("--database-url", envvar="VIDGATE_DATABASE_URL", help="SQLite path or postgresql:// URL"),
     ] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no jobs here (`vidgate worker` does)")] = False,
-    worker_threads: Annotated[int | None, typer.Option(help="Jobs the embedded worker runs at once")] = None,
+    worker_concurrency: Annotated[int | None, typer.Option(help="Jobs the embedded worker runs at once")] = None,
     downloads: Annotated[Path | None, typer.Option(help="Where finished videos are kept")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="No API keys (local experiments only)")] = False,
     time_scale: Annotated[float | None, typer.Option(help="Poll faster (emulators that run jobs faster)")] = None,
@@ -42,7 +42,7 @@ def serve(
         cfg = load_config(config).with_server(
             database_url=database_url,
             worker=False if no_worker else None,
-            worker_threads=worker_threads,
+            worker_concurrency=worker_concurrency,
             downloads_dir=str(downloads) if downloads else None,
             auth=False if no_auth else None,
             time_scale=time_scale,

@@ -55,10 +55,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start:
-            gw.start()
+            await gw.start()
         try:
             yield
         finally:
+            await gw.stop()
             if gateway is None:  # we built it, we close it
                 gw.close()
 

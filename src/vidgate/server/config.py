@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vidgate.errors import ConfigurationError
+from vidgate.store import HOME_ENV
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -51,7 +53,7 @@ class ServerSettings(BaseModel):
     downloads_dir: str | None = Field(None, description="Where finished videos are kept (default $VIDGATE_HOME/files)")
     auth: bool = Field(True, description="Require a gateway API key on every /v1 and /v2 call")
     worker: bool = Field(True, description="Run a worker inside the gateway process")
-    worker_threads: int = Field(8, ge=1, le=256)
+    worker_concurrency: int = Field(64, ge=1, le=4096, description="Jobs the embedded worker steps at once")
     worker_lease_s: float = Field(60.0, gt=0)
     time_scale: float = Field(1.0, gt=0, description="Poll faster against an emulator that runs jobs faster")
     cors_origins: list[str] = Field(default_factory=list)
@@ -113,6 +115,12 @@ class GatewayConfig(BaseModel):
         """A copy with some server settings replaced (command-line flags win over the file)."""
         given = {k: v for k, v in changes.items() if v is not None}
         return self.model_copy(update={"server": self.server.model_copy(update=given)})
+
+
+def default_downloads(env: Mapping[str, str]) -> Path:
+    """Where a gateway keeps finished videos unless told: ``$VIDGATE_HOME/files``."""
+    home = env.get(HOME_ENV)
+    return (Path(home).expanduser() if home else Path.home() / ".vidgate") / "files"
 
 
 def load_config(path: str | os.PathLike[str] | None) -> GatewayConfig:

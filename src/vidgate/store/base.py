@@ -13,7 +13,9 @@ Rules every implementation keeps (the contract suite in ``tests/contract`` pins 
   ``record_event`` appends others (download started/completed...). ``vidgate.store.timeline.timings``
   derives queued / render / download times from it.
 * ``claim`` hands each due job (``next_poll_at <= now``, lease free or expired) to exactly one worker and
-  bumps its version, so a worker whose lease expired and was taken over can no longer save. ``heartbeat``
+  bumps its version, so a worker whose lease expired and was taken over can no longer save. A job is bound to
+  the endpoint it was created for (``Job.endpoint``, fixed like the fields above): ``claim(endpoints=...)``
+  hands out only jobs of those endpoints, and ``due_by_endpoint`` counts the due jobs of every endpoint. ``heartbeat``
   extends only the caller's own lease; ``release`` gives the job back with its next due time (None = idle).
   Lease times come from the caller's clock (``now``); keep worker clocks in sync (NTP) and leases long
   compared with any skew.
@@ -24,7 +26,7 @@ Rules every implementation keeps (the contract suite in ``tests/contract`` pins 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -98,6 +100,11 @@ def check_lease(lease_s: float) -> float:
     return lease_s
 
 
+class DueJobs(NamedTuple):
+    jobs: int
+    example: str
+
+
 class StoredHead(NamedTuple):
     """The stored values a save is checked against."""
 
@@ -108,6 +115,7 @@ class StoredHead(NamedTuple):
     model: str
     idempotency_key: str | None
     created_at: datetime
+    endpoint: str
 
 
 def check_save(job: Job, head: StoredHead) -> bool:
@@ -199,8 +207,21 @@ class JobStore(ABC):
     # ------------------------------------------------------------------ workers
 
     @abstractmethod
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
-        """Atomically lease up to ``limit`` due jobs to ``worker_id`` until ``now + lease_s``; earliest due first."""
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
+        """Atomically lease up to ``limit`` due jobs to ``worker_id`` until ``now + lease_s``; earliest due first.
+        ``endpoints``: only jobs bound to one of these (``Job.endpoint``); None: any job."""
+
+    @abstractmethod
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        """Due jobs that no worker holds, counted per endpoint (with one job id as an example)."""
 
     @abstractmethod
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:

@@ -19,7 +19,7 @@ from vidgate.types import Job
 # Fields that live in columns only; the JSON document never carries them.
 STORE_MANAGED = frozenset({"version", "lease_owner", "lease_until", "next_poll_at"})
 # Fields fixed at creation; a save that changes one is refused.
-IMMUTABLE = ("provider", "model", "idempotency_key", "created_at")
+IMMUTABLE = ("provider", "model", "idempotency_key", "created_at", "endpoint")
 
 REDACTED = "[redacted]"
 SECRET_KEYS = frozenset(
@@ -132,6 +132,7 @@ def columns(job: Job) -> dict[str, Any]:
         "created_at": utc(job.created_at),
         "updated_at": utc(job.updated_at),
         "owner": job.owner,
+        "endpoint": job.endpoint,
     }
 
 

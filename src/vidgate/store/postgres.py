@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from psycopg.rows import DictRow, dict_row
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
     CreateResult,
+    DueJobs,
     EventKind,
     JobStore,
     Page,
@@ -302,17 +303,37 @@ class PostgresStore(JobStore):
 
     # ------------------------------------------------------------------ workers
 
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
         check_limit(limit)
         now = utc(now)
         until = now + timedelta(seconds=check_lease(lease_s))
         with self._tx() as conn:
             rows = conn.execute(
-                Q.claim_due, {"worker_id": worker_id, "now": now, "lease_until": until, "limit": limit}
+                Q.claim_due,
+                {
+                    "worker_id": worker_id,
+                    "now": now,
+                    "lease_until": until,
+                    "limit": limit,
+                    "endpoints": None if endpoints is None else sorted(endpoints),
+                },
             ).fetchall()
         jobs = [_job(r) for r in rows]
         jobs.sort(key=lambda j: (j.next_poll_at or now, j.id))
         return jobs
+
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        with self._conn() as conn:
+            rows = conn.execute(Q.due_by_endpoint, {"now": utc(now)}).fetchall()
+        return {r["endpoint"]: DueJobs(r["jobs"], r["example"]) for r in rows}
 
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:
         until = utc(now or utcnow()) + timedelta(seconds=check_lease(lease_s))

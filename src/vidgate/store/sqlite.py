@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
     CreateResult,
+    DueJobs,
     EventKind,
     JobStore,
     Page,
@@ -304,18 +305,37 @@ class SqliteStore(JobStore):
 
     # ------------------------------------------------------------------ workers
 
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
         check_limit(limit)
         now = utc(now)
         until = now + timedelta(seconds=check_lease(lease_s))
         with self._tx() as conn:
             rows = conn.execute(
                 Q.claim_due,
-                {"worker_id": worker_id, "now": ts_text(now), "lease_until": ts_text(until), "limit": limit},
+                {
+                    "worker_id": worker_id,
+                    "now": ts_text(now),
+                    "lease_until": ts_text(until),
+                    "limit": limit,
+                    "endpoints": None if endpoints is None else dumps(sorted(endpoints)),
+                },
             ).fetchall()
         jobs = [_job(r) for r in rows]
         jobs.sort(key=lambda j: (j.next_poll_at or now, j.id))
         return jobs
+
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        with self._tx() as conn:
+            rows = conn.execute(Q.due_by_endpoint, {"now": ts_text(utc(now))}).fetchall()
+        return {r["endpoint"]: DueJobs(r["jobs"], r["example"]) for r in rows}
 
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:
         until = utc(now or utcnow()) + timedelta(seconds=check_lease(lease_s))
