@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from vidgate.catalog import load_catalog
 from vidgate.cli._common import err, reported
 from vidgate.client import AsyncClient
+from vidgate.engine.callbacks import Callbacks, wire_callbacks
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.engine.worker import Worker, WorkerStats
+from vidgate.net.loopback import LoopbackServer
+from vidgate.server.config import default_downloads, load_config
+from vidgate.server.routing import gateway_client
+from vidgate.server.signing import Signer, load_gateway_secret
 from vidgate.store import open_store
 
 DEFAULT_DOWNLOADS = Path("vidgate-downloads")
@@ -52,6 +61,15 @@ def worker(
         Path | None,
         typer.Option("--config", "-c", help="Gateway TOML: run each job through its route (host + key)"),
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The URL providers reach --hooks-host:--hooks-port at: receive their webhooks there and "
+            "send each job's own callback URL where the provider takes one"
+        ),
+    ] = None,
+    hooks_host: Annotated[str, typer.Option(help="Interface the webhook receiver listens on")] = "127.0.0.1",
+    hooks_port: Annotated[int, typer.Option(help="Port the webhook receiver listens on")] = 8090,
 ) -> None:
     """Claim due jobs under a lease, poll them, download results; a killed worker's jobs are picked up later.
 
@@ -60,10 +78,16 @@ def worker(
     """
     policy = DEFAULT_POLICY if time_scale == 1.0 else PollPolicy(time_scale=time_scale)
     rates = dict(parse_rate(r) for r in rate or [])
-    with reported(False):
+    with reported(False), contextlib.ExitStack() as stack:
+        client, hooks = _client(store, downloads, policy, rates, config, public_url)
+        if hooks is not None:
+            stack.enter_context(LoopbackServer(hooks.receiver.app(), hooks_host, hooks_port, name="webhooks in"))
+            logging.getLogger("uvicorn.access").addFilter(hooks.receiver.log_filter())
+            err.print(f"Webhooks in on http://{hooks_host}:{hooks_port}/hooks (public: {hooks.public_url}/hooks)")
         stats = asyncio.run(
             _run(
-                _client(store, downloads, policy, rates, config),
+                client,
+                hooks,
                 worker_id=worker_id,
                 lease=lease,
                 concurrency=concurrency,
@@ -78,6 +102,7 @@ def worker(
 
 async def _run(
     client: AsyncClient,
+    hooks: Callbacks | None,
     *,
     worker_id: str | None,
     lease: float,
@@ -94,6 +119,8 @@ async def _run(
         runner = Worker(
             client.engine, worker_id=worker_id, lease_s=lease, concurrency=concurrency, batch=batch, idle_s=idle
         )
+        if hooks is not None:
+            hooks.wakers.callbacks.append(runner.notify)
         served = sorted(runner.endpoints.values())
         err.print(f"vidgate worker {runner.worker_id}: lease {lease:g} s, {concurrency} at once; endpoints: "
                   + ("; ".join(served) or "none (no API key is set: no job can be sent)"))  # fmt: skip
@@ -101,29 +128,33 @@ async def _run(
 
 
 def _client(
-    store: str | None, downloads: Path, policy: PollPolicy, rates: dict[str, float], config: Path | None
-) -> AsyncClient:
-    """A plain client, or with ``--config`` the gateway's routes (each job through its own host and key)."""
-    if config is None:
-        return AsyncClient(store=open_store(store), downloads_dir=downloads, poll_policy=policy, rate_limits=rates)
-    import os
-
-    from vidgate.catalog import load_catalog
-    from vidgate.server.config import default_downloads, load_config
-    from vidgate.server.routing import gateway_client
-
-    cfg = load_config(config)
-    s = cfg.server
-    if policy == DEFAULT_POLICY and s.time_scale != 1.0:
-        policy = PollPolicy(time_scale=s.time_scale)
-    # downloads must be where the gateways serve them from: the config's directory wins
-    where = Path(s.downloads_dir) if s.downloads_dir else (downloads if downloads != DEFAULT_DOWNLOADS else None)
-    return gateway_client(
-        cfg,
-        open_store(store or s.database_url),
-        load_catalog(),
-        os.environ,
-        where or default_downloads(os.environ),
-        poll_policy=policy,
-        rate_limits=rates,
-    )
+    store: str | None,
+    downloads: Path,
+    policy: PollPolicy,
+    rates: dict[str, float],
+    config: Path | None,
+    public_url: str | None,
+) -> tuple[AsyncClient, Callbacks | None]:
+    """A plain client, or with ``--config`` the gateway's routes (each job through its own host and key); with
+    ``--public-url`` its jobs carry their callback URLs, and the receiver to serve comes with it."""
+    env = os.environ
+    cfg = load_config(config) if config is not None else None
+    jobs = open_store(store or (cfg.server.database_url if cfg else None))
+    hooks = None
+    if public_url:
+        secret = load_gateway_secret(env, cfg.server.secret_env if cfg else "VIDGATE_GATEWAY_SECRET")
+        hooks = wire_callbacks(jobs, load_catalog(), public_url=public_url, notify_key=Signer(secret).notify_key(),
+                               env=env)  # fmt: skip
+    callbacks = hooks.callback_urls() if hooks else None
+    if cfg is None:
+        client = AsyncClient(store=jobs, downloads_dir=downloads, poll_policy=policy, rate_limits=rates,
+                             callback_urls=callbacks)  # fmt: skip
+    else:
+        s = cfg.server
+        if policy == DEFAULT_POLICY and s.time_scale != 1.0:
+            policy = PollPolicy(time_scale=s.time_scale)
+        # downloads must be where the gateways serve them from: the config's directory wins
+        where = Path(s.downloads_dir) if s.downloads_dir else (downloads if downloads != DEFAULT_DOWNLOADS else None)
+        client = gateway_client(cfg, jobs, load_catalog(), env, where or default_downloads(env), poll_policy=policy,
+                                rate_limits=rates, callback_urls=callbacks)  # fmt: skip
+    return client, hooks

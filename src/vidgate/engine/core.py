@@ -196,7 +196,9 @@ class Core:
         """The stored job's request, checked again, for the endpoint it was created for (its own key)."""
         self.connection_for(job)  # refuse another endpoint before anything else
         request = job.request or VideoRequest(prompt="", model=job.model)
-        return self.prepare(request, idempotency_key=job.idempotency_key, route=job.route)
+        sub = self.prepare(request, idempotency_key=job.idempotency_key, route=job.route)
+        self.attach_callback(sub, job.id)  # a job queued elsewhere gets this process's callback URL
+        return sub
 
     # -------------------------------------------------------------- the store
 

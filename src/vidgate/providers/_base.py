@@ -128,6 +128,9 @@ class Dialect:
         raise NotImplementedError
 
     operations: ClassVar[frozenset[str]] = frozenset()  # extra flows this dialect speaks: remix, list, delete
+    # True when each create may carry its own callback URL that the provider POSTs to, unsigned (the relay's
+    # notify_hook): vidgate then sends an unguessable per-job URL (see vidgate.engine.callbacks).
+    per_job_callback: ClassVar[bool] = False
     # True when the provider deduplicates creates by the idempotency key we send (e.g. Zhipu's request_id):
     # a create whose outcome is unknown may then be sent again safely.
     dedups_creates: ClassVar[bool] = False

@@ -16,6 +16,7 @@ SSE format and the OpenAPI document (``/openapi.json``, docs at ``/docs``) are t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -75,6 +76,10 @@ def create_app(
     app.include_router(routes_openai.router)
     app.include_router(routes_relay.router)
     app.include_router(routes_ops.router)
+    if gw.callbacks is not None:  # webhooks in: POST /hooks/relay/{job_id}/{token}, /hooks/openai, /hooks/gemini
+        app.router.routes.extend(gw.callbacks.receiver.routes())
+        for name in ("vidgate.access", "uvicorn.access"):
+            logging.getLogger(name).addFilter(gw.callbacks.receiver.log_filter())
     for router in routers:
         app.include_router(router)
     for plugin in plugins:

@@ -64,6 +64,11 @@ class ServerSettings(BaseModel):
         description="Env var with the gateway secret (signs file links and derives webhook signing secrets); "
         "without it one is generated in $VIDGATE_HOME/gateway-secret (set it for replicas)",
     )
+    public_url: str | None = Field(
+        None,
+        description="The URL providers reach this gateway at: webhooks in are received under /hooks and new jobs "
+        "carry their own callback URL where the provider takes one (polling stays the safety net)",
+    )
     allow_hosts: list[str] = Field(
         default_factory=list, description="Hosts that skip the SSRF address check (image URLs, callbacks)"
     )

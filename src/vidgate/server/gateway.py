@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vidgate.catalog import Catalog, load_catalog
+from vidgate.engine.callbacks import wire_callbacks
 from vidgate.engine.core import CallEvent
 from vidgate.engine.worker import Worker
 from vidgate.errors import ProviderHTTPError, TransportError, VidgateError
@@ -57,10 +58,19 @@ class Gateway:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         self.policy = FetchPolicy.allowing(s.allow_hosts)
         self.router = Router(self.config, catalog=self.catalog, env=self.env)
-        self.client = gateway_client(self.config, self.store, self.catalog, self.env, self.downloads_dir,
-                                     **(client_options or {}))  # fmt: skip
-        self.client.on_call(self._observe)
         self.signer = Signer(load_gateway_secret(self.env, s.secret_env))
+        self.callbacks = (
+            wire_callbacks(
+                self.store, self.catalog, public_url=s.public_url, notify_key=self.signer.notify_key(), env=self.env
+            )
+            if s.public_url
+            else None
+        )
+        options = dict(client_options or {})
+        if self.callbacks is not None:
+            options.setdefault("callback_urls", self.callbacks.callback_urls())
+        self.client = gateway_client(self.config, self.store, self.catalog, self.env, self.downloads_dir, **options)
+        self.client.on_call(self._observe)
         self.submitter = Submitter(
             self.client,
             self.router,
@@ -99,6 +109,8 @@ class Gateway:
                 concurrency=s.worker_concurrency,
                 idle_s=min(1.0, max(0.02, 0.5 * s.time_scale)),
             )
+            if self.callbacks is not None:
+                self.callbacks.wakers.callbacks.append(self.worker.notify)
             self._worker_task = asyncio.ensure_future(self.worker.run(self._stop))
 
     async def stop(self) -> None:

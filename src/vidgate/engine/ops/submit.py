@@ -93,6 +93,9 @@ def resend(core: Core, job: Job) -> Steps[Job]:
     """(Re)send a stored ``pending`` create, or an ``unknown`` one due for reconciliation, to the endpoint it was
     created for with its own idempotency key."""
     sub = core.resubmission(job)
+    hook = sub.prepared.request.webhook_url
+    if job.request is not None and hook != job.request.webhook_url:  # this process's callback URL, recorded
+        job = core.record(job.model_copy(update={"request": job.request.model_copy(update={"webhook_url": hook})}))
     sub.prepared = yield from fetch_images(sub.prepared, core.fetch_policy)
     try:
         return (yield from create(core, job, sub))
