@@ -8,6 +8,7 @@ import httpx
 
 from vidgate.net.drive import AsyncDriver, BlockingDriver
 from vidgate.net.steps import Steps
+from vidgate.net.transport import AiohttpSender, HttpxSender
 
 T = TypeVar("T")
 
@@ -21,7 +22,8 @@ def run_blocking(steps: Steps[T], transport: httpx.BaseTransport | None = None, 
 
 
 async def run_async(steps: Steps[T], transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> T:
-    driver = AsyncDriver(httpx.AsyncClient(transport=transport), **kwargs)
+    sender = AiohttpSender() if transport is None else HttpxSender(httpx.AsyncClient(transport=transport))
+    driver = AsyncDriver(sender, **kwargs)
     try:
         return await driver.run(steps)
     finally:

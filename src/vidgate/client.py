@@ -42,7 +42,7 @@ from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.engine.runtime import AsyncEngine
 from vidgate.net.drive import AsyncDriver, BlockingDriver
 from vidgate.net.steps import Steps
-from vidgate.net.transport import default_async_transport
+from vidgate.net.transport import AiohttpSender, AsyncSender, HttpxSender
 from vidgate.providers._base import VideoPage
 from vidgate.providers.remote_models import Discovery
 from vidgate.store import JobStore, open_store
@@ -423,10 +423,12 @@ class AsyncClient(_Shared):
             rate_limits=rate_limits,
             callback_urls=callback_urls,
         )
-        http = httpx.AsyncClient(
-            timeout=timeout, transport=transport or default_async_transport(), follow_redirects=True
+        sender: AsyncSender = (
+            AiohttpSender(timeout=timeout)
+            if transport is None
+            else HttpxSender(httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True))
         )
-        self._driver = AsyncDriver(http, sleep=sleep)
+        self._driver = AsyncDriver(sender, sleep=sleep)
         self.engine = AsyncEngine(self._core, self._driver)  # for vidgate.engine.worker.Worker
 
     async def __aenter__(self) -> AsyncClient:

@@ -26,6 +26,7 @@ from vidgate.net.steps import (
     report,
     send,
 )
+from vidgate.net.transport import AiohttpSender, HttpxSender
 from vidgate.providers import JobUpdate
 from vidgate.providers._base import report as report_update
 from vidgate.types import JobStatus
@@ -104,7 +105,8 @@ def run(request: pytest.FixtureRequest) -> Run:
             kw["sleep"] = sleep
 
         async def go() -> Any:
-            driver = AsyncDriver(httpx.AsyncClient(transport=transport), **kw)
+            sender = AiohttpSender() if transport is None else HttpxSender(httpx.AsyncClient(transport=transport))
+            driver = AsyncDriver(sender, **kw)
             try:
                 return await driver.run(steps, on_report)
             finally:

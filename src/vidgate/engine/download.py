@@ -72,12 +72,14 @@ class Sink:
     The part name is unique per download, so two processes (or threads) fetching the same file at once — a
     worker saving a preview while a gateway request asks for it — never write into or rename each other's part.
 
-    Writing and hashing each run on a thread of their own (both release the GIL), behind the reading: up to
-    ``DEPTH`` chunks are in flight, so the next chunk is received while the last ones are written and
-    hashed, and a chunk is written and hashed at the same time. ``size`` counts the bytes handed over; a
-    failure to write comes out of a later ``write``/``finish``.
+    Chunks are gathered into batches of about ``BATCH`` bytes (references, not copies); writing and hashing
+    each batch run on a thread of their own (both release the GIL), behind the reading, with up to ``DEPTH``
+    batches in flight. The reader only waits when that many are still being written: a finished batch is
+    collected without a wake-up of the event loop. ``size`` counts the bytes handed over; a failure to write
+    comes out of a later ``write``/``finish``.
     """
 
+    BATCH = 1 << 20
     DEPTH = 4
 
     def __init__(self, out: Path, expect: Expect = "video") -> None:
@@ -92,39 +94,38 @@ class Sink:
         self.mime: str | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidgate-download-write")
         self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidgate-download-hash")
-        self._pending: deque[tuple[Future[Any], Future[Any]]] = deque()
+        self._pending: deque[Future[Any]] = deque()
+        self._batch: list[bytes] = []
+        self._batched = 0
 
     def write(self, chunk: bytes) -> None:
-        """Hand ``chunk`` over (blocks the caller while ``DEPTH`` chunks are still being written)."""
-        while len(self._pending) >= self.DEPTH:
-            self._settle(self._pending.popleft())
+        """Hand ``chunk`` over (blocks the caller while ``DEPTH`` batches are still being written)."""
         self._hand_over(chunk)
+        while len(self._pending) > 2 * self.DEPTH:
+            self._pending.popleft().result()
 
     async def awrite(self, chunk: bytes) -> None:
         """``write`` for event loops: waits without blocking the loop."""
-        while len(self._pending) >= self.DEPTH:
-            await self._asettle(self._pending.popleft())
         self._hand_over(chunk)
+        pending = self._pending
+        while pending and pending[0].done():
+            pending.popleft().result()
+        while len(pending) > 2 * self.DEPTH:
+            await asyncio.wrap_future(pending[0])
+            pending.popleft().result()
 
     async def aflush(self) -> None:
         """``wait`` for event loops."""
+        self._submit()
         while self._pending:
-            await self._asettle(self._pending.popleft())
+            await asyncio.wrap_future(self._pending[0])
+            self._pending.popleft().result()
 
     def wait(self) -> None:
         """Until every chunk handed over is written and hashed."""
+        self._submit()
         while self._pending:
-            self._settle(self._pending.popleft())
-
-    @staticmethod
-    def _settle(pair: tuple[Future[Any], Future[Any]]) -> None:
-        for future in pair:
-            future.result()
-
-    @staticmethod
-    async def _asettle(pair: tuple[Future[Any], Future[Any]]) -> None:
-        for future in pair:
-            await asyncio.wrap_future(future)
+            self._pending.popleft().result()
 
     def _hand_over(self, chunk: bytes) -> None:
         if not chunk:
@@ -132,7 +133,17 @@ class Sink:
         if len(self._head) < 64:
             self._head += chunk[: 64 - len(self._head)]
         self.size += len(chunk)
-        self._pending.append((self._writer.submit(self._fh.write, chunk), self._hasher.submit(self._sha.update, chunk)))
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= self.BATCH:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch, self._batched = self._batch, [], 0
+        self._pending.append(self._writer.submit(self._fh.writelines, batch))
+        self._pending.append(self._hasher.submit(_hash_all, self._sha, batch))
 
     def _shutdown(self) -> None:
         self._writer.shutdown()
@@ -242,6 +253,11 @@ class Resumable:
         if self.attempt >= self.max_attempts:
             raise DownloadError(f"download failed after {self.attempt} attempts: {why}") from cause
         return "retry"
+
+
+def _hash_all(sha: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        sha.update(chunk)
 
 
 def _int(value: str | None) -> int | None:

@@ -85,6 +85,7 @@ class Endpoints:
         self.base_url = base_url
         self.api_key = api_key
         self.providers = dict(providers or {})
+        self._resolved: dict[tuple[str, str | None], Connection] = {}
         self.routes: dict[str, Route] = {}
         for route in routes:
             if route.provider not in catalog.providers:
@@ -149,13 +150,20 @@ class Endpoints:
         return r
 
     def connection(self, provider: ProviderSpec, route: str | None = None) -> Connection:
-        """Where a new job of ``provider`` goes (its own endpoint, or ``route``'s)."""
-        return self._endpoint(provider, route, secret=True)
+        """Where a new job of ``provider`` goes (its own endpoint, or ``route``'s). Resolved once per endpoint
+        (a process reads its configuration when it first uses it), except ambient tokens, which expire."""
+        key = (provider.name, route)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._endpoint(provider, route, secret=True)
+            if not found.credentials_ref.startswith("ambient:"):
+                self._resolved[key] = found
+        return found
 
     def connection_for(self, job: Job) -> Connection:
         """The connection of the endpoint ``job`` was created for; ``EndpointMismatchError`` when this
         process is configured for another host or credential (the job is then never sent anywhere)."""
-        conn = self._endpoint(self.catalog.providers[job.provider], job.route, secret=True)
+        conn = self.connection(self.catalog.providers[job.provider], job.route)
         if job.base_url is not None and (conn.base_url, conn.credentials_ref) != (job.base_url, job.credentials_ref):
             raise EndpointMismatchError(job, describe_endpoint(job.provider, conn.base_url, conn.credentials_ref))
         return conn

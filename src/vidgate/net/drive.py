@@ -6,7 +6,7 @@ generator at its ``yield``; network failures of any kind (refused, reset, timed 
 framing is wrong) arrive as ``vidgate.errors.TransportError``, with ``not_sent`` set when no connection was
 ever made (so the request surely did not reach the server).
 
-    driver = AsyncDriver(httpx.AsyncClient(...))
+    driver = AsyncDriver(AiohttpSender())          # or HttpxSender(httpx.AsyncClient(transport=...))
     result = await driver.run(steps)
 """
 
@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
 
-from vidgate.errors import TransportError
 from vidgate.net.steps import (
     Flush,
     Offload,
@@ -31,20 +30,12 @@ from vidgate.net.steps import (
     Stream,
     Write,
 )
+from vidgate.net.transport import AsyncSender, HttpxSender, Opened, httpx_failure
 
 T = TypeVar("T")
 Resolver = Callable[[str, int], list[str]]
 ReportCallback = Callable[[Any], None]
 GUARDED_TIMEOUT_S = 30.0
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)
-
-
-def transport_error(request: httpx.Request, exc: Exception) -> TransportError:
-    """vidgate's error for an httpx failure (connect, read, write, timeout, protocol, decoding)."""
-    host = request.url.host or "provider"
-    error = TransportError(host, f"{exc.__class__.__name__}: {exc}")
-    error.not_sent = isinstance(exc, _NOT_SENT)
-    return error
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
@@ -91,14 +82,14 @@ class BlockingDriver:
                             reply: Any = self.http.send(effect)
                             reply.read()
                         except httpx.HTTPError as exc:
-                            raise transport_error(effect, exc) from exc
+                            raise httpx_failure(effect, exc) from exc
                     elif isinstance(effect, ReadChunk):
                         if streaming is None or chunks is None:
                             raise RuntimeError("READ without an open Stream")
                         try:
                             reply = next(chunks, b"")
                         except httpx.HTTPError as exc:
-                            raise transport_error(streaming.request, exc) from exc
+                            raise httpx_failure(streaming.request, exc) from exc
                     elif isinstance(effect, Write):
                         effect.sink.write(effect.chunk)
                         reply = None
@@ -110,7 +101,7 @@ class BlockingDriver:
                         try:
                             streaming = reply = http.send(effect.request, stream=True)
                         except httpx.HTTPError as exc:
-                            raise transport_error(effect.request, exc) from exc
+                            raise httpx_failure(effect.request, exc) from exc
                         chunks = streaming.iter_bytes()
                     elif isinstance(effect, Sleep):
                         if effect.seconds > 0:
@@ -141,68 +132,56 @@ class BlockingDriver:
 
 
 class AsyncDriver:
-    """Runs step generators on an event loop with an ``httpx.AsyncClient`` (what the worker and gateway use)."""
+    """Runs step generators on an event loop (what the worker and the gateway use). ``sender`` moves the bytes
+    (``AiohttpSender`` by default, see ``vidgate.net.transport``); guarded streams go through an httpx client
+    with no environment proxies and no redirects."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        sender: AsyncSender,
         *,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         resolver: Resolver = _system_resolver,
-        guarded_transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
     ) -> None:
-        self.http = http
+        self.sender = sender
         self.sleep = sleep
         self.resolver = resolver
-        self._guarded_transport = guarded_transport
-        self._guarded: httpx.AsyncClient | None = None
+        self._guarded: HttpxSender | None = None
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.sender.aclose()
         if self._guarded is not None:
             await self._guarded.aclose()
 
-    def guarded(self) -> httpx.AsyncClient:
+    def guarded(self) -> HttpxSender:
         if self._guarded is None:
-            transport = self._guarded_transport() if self._guarded_transport else None
-            self._guarded = httpx.AsyncClient(
-                trust_env=False, follow_redirects=False, timeout=GUARDED_TIMEOUT_S, transport=transport
+            self._guarded = HttpxSender(
+                httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=GUARDED_TIMEOUT_S)
             )
         return self._guarded
 
     async def run(self, steps: Steps[T], on_report: ReportCallback | None = None) -> T:
-        streaming: httpx.Response | None = None
-        chunks: AsyncIterator[bytes] | None = None
+        opened: Opened | None = None
         try:
             effect = next(steps)
             while True:
                 try:
                     if isinstance(effect, httpx.Request):
-                        try:
-                            reply: Any = await self.http.send(effect)
-                            await reply.aread()
-                        except httpx.HTTPError as exc:
-                            raise transport_error(effect, exc) from exc
+                        reply: Any = await self.sender.send(effect)
                     elif isinstance(effect, ReadChunk):
-                        if streaming is None or chunks is None:
+                        if opened is None:
                             raise RuntimeError("READ without an open Stream")
-                        try:
-                            reply = await anext(chunks, b"")
-                        except httpx.HTTPError as exc:
-                            raise transport_error(streaming.request, exc) from exc
+                        reply = await opened.next_chunk()
                     elif isinstance(effect, Write):
                         await effect.sink.awrite(effect.chunk)
                         reply = None
                     elif isinstance(effect, Stream):
-                        if streaming is not None:
-                            await streaming.aclose()
-                            streaming = chunks = None
-                        http = self.guarded() if effect.guarded else self.http
-                        try:
-                            streaming = reply = await http.send(effect.request, stream=True)
-                        except httpx.HTTPError as exc:
-                            raise transport_error(effect.request, exc) from exc
-                        chunks = streaming.aiter_bytes()
+                        if opened is not None:
+                            await opened.aclose()
+                            opened = None
+                        sender = self.guarded() if effect.guarded else self.sender
+                        opened = await sender.open(effect.request)
+                        reply = opened.response
                     elif isinstance(effect, Sleep):
                         if effect.seconds > 0:
                             await self.sleep(effect.seconds)
@@ -227,5 +206,5 @@ class AsyncDriver:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         finally:
-            if streaming is not None:
-                await streaming.aclose()
+            if opened is not None:
+                await opened.aclose()

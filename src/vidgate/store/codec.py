@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic_core import PydanticSerializationError
 
 from vidgate.types import Job
 
@@ -20,6 +23,8 @@ from vidgate.types import Job
 STORE_MANAGED = frozenset({"version", "lease_owner", "lease_until", "next_poll_at"})
 # Fields fixed at creation; a save that changes one is refused.
 IMMUTABLE = ("provider", "model", "idempotency_key", "created_at", "endpoint")
+
+_STORE_MANAGED = set(STORE_MANAGED)
 
 REDACTED = "[redacted]"
 SECRET_KEYS = frozenset(
@@ -39,6 +44,9 @@ SECRET_KEYS = frozenset(
         "bearer",
     }
 )
+
+
+_SECRET_KEY = re.compile(r'"(?:' + "|".join(re.escape(k) for k in sorted(SECRET_KEYS)) + r')"\s*:')  # on lowercase
 
 
 def utc(dt: datetime) -> datetime:
@@ -96,8 +104,22 @@ def loads(text: str) -> Any:
 
 
 def dump_job(job: Job) -> str:
-    """The JSON document stored for ``job`` (redacted, without store-managed fields)."""
-    return dumps(redact(job.model_dump(mode="python", exclude=set(STORE_MANAGED))))
+    """The JSON document stored for ``job`` (redacted, without store-managed fields).
+
+    Most jobs carry no bytes and no credential-named key: pydantic writes them in one pass. The others (inline
+    images, a key to redact) go the long way through ``redact`` and ``dumps``."""
+    if not _carries_bytes(job):
+        try:
+            text = job.model_dump_json(exclude=_STORE_MANAGED)
+        except PydanticSerializationError:
+            text = None
+        if text is not None and not _SECRET_KEY.search(text.lower()):
+            return text
+    return dumps(redact(job.model_dump(mode="python", exclude=_STORE_MANAGED)))
+
+
+def _carries_bytes(job: Job) -> bool:
+    return job.request is not None and any(isinstance(i.source, bytes) for i in job.request.images)
 
 
 def load_job(
@@ -108,13 +130,16 @@ def load_job(
     lease_owner: str | None,
     lease_until: datetime | None,
 ) -> Job:
+    managed = {
+        "version": version,
+        "next_poll_at": utc_opt(next_poll_at),
+        "lease_owner": lease_owner,
+        "lease_until": utc_opt(lease_until),
+    }
+    if '"$bytes"' not in data:  # nothing to revive: pydantic reads the document in one pass
+        return Job.model_validate_json(data).model_copy(update=managed)
     doc = loads(data)
-    doc.update(
-        version=version,
-        next_poll_at=utc_opt(next_poll_at),
-        lease_owner=lease_owner,
-        lease_until=utc_opt(lease_until),
-    )
+    doc.update(managed)
     return Job.model_validate(doc)
 
 
