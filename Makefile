@@ -56,9 +56,10 @@ benchtools:
 		exit 1; \
 	fi
 
-# `make bench` writes docs/benchmarks.md (several minutes; run it on an otherwise idle machine).
+# `make bench` writes docs/benchmarks.md and docs/benchmarks.json (one entry per floor): several minutes; run it
+# on an otherwise idle machine.
 bench: $(STAMP) benchtools
-	$(BIN)/python -m bench --out docs/benchmarks.md --json bench-results.json
+	$(BIN)/python -m bench --out docs/benchmarks.md --floors docs/benchmarks.json --json bench-results.json
 
 test: browser benchtools lint typecheck unit
 
