@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from contextlib import ExitStack
@@ -12,7 +11,7 @@ import typer
 from rich.table import Table
 
 from vidgate.characters import CharacterRegistry
-from vidgate.cli._common import Exit, err, out, reported
+from vidgate.cli._common import Exit, err, out, reported, run_async
 from vidgate.client import AsyncClient
 from vidgate.types import Character
 
@@ -58,7 +57,7 @@ def create(
                     timestamps=timestamps, url=url, from_task=from_task, name=name, model=model, provider=provider
                 )
 
-        character = asyncio.run(make())
+        character = run_async(make())
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, "character": character_json(character)}, ensure_ascii=False) + "\n")
         return

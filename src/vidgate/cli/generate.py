@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import sys
@@ -22,7 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from vidgate.cli._common import err, out, reported
+from vidgate.cli._common import err, out, reported, run_async
 from vidgate.client import AsyncClient
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.errors import JobFailedError, RequestError
@@ -212,7 +211,7 @@ def generate(
             store=open_store(store),
         )
         run = Run(client, live, as_json=as_json, plain=not as_json and not err.is_terminal)
-        job = asyncio.run(run.generate(prompt, fields, fit=fit, detach=detach, timeout=timeout, out_file=out_file))
+        job = run_async(run.generate(prompt, fields, fit=fit, detach=detach, timeout=timeout, out_file=out_file))
         if job is None:
             return
         live.stop()

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from vidgate.cli._common import err, out, reported
+from vidgate.cli._common import err, out, reported, run_async
 from vidgate.client import AsyncClient
 from vidgate.engine.endpoints import describe_endpoint
 from vidgate.errors import RequestError
@@ -43,7 +43,7 @@ def _run(store: str | None, action: Callable[[AsyncClient], Awaitable[T]]) -> T:
         async with AsyncClient(store=open_store(store)) as client:
             return await action(client)
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def _summary(job: Job) -> dict[str, Any]:

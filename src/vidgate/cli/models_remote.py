@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 
 from rich.table import Table
 
-from vidgate.cli._common import out, reported
+from vidgate.cli._common import out, reported, run_async
 from vidgate.client import AsyncClient
 from vidgate.providers.remote_models import Discovery
 
@@ -21,7 +20,7 @@ def remote_models(
             return await client.remote_models(provider)
 
     with reported(as_json):
-        found = asyncio.run(ask())
+        found = run_async(ask())
     if as_json:
         sys.stdout.write(json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n")
         return

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from vidgate.catalog import load_catalog
-from vidgate.cli._common import err, reported
+from vidgate.cli._common import err, reported, run_async
 from vidgate.client import AsyncClient
 from vidgate.engine.callbacks import Callbacks, wire_callbacks
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
@@ -84,7 +84,7 @@ def worker(
             stack.enter_context(LoopbackServer(hooks.receiver.app(), hooks_host, hooks_port, name="webhooks in"))
             logging.getLogger("uvicorn.access").addFilter(hooks.receiver.log_filter())
             err.print(f"Webhooks in on http://{hooks_host}:{hooks_port}/hooks (public: {hooks.public_url}/hooks)")
-        stats = asyncio.run(
+        stats = run_async(
             _run(
                 client,
                 hooks,

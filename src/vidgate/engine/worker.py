@@ -80,6 +80,7 @@ class Worker:
         self._woken: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reported_at: float | None = None
+        self._releases: list[tuple[str, str, datetime | None]] = []
 
     def notify(self) -> None:
         """A job became due now: end the idle wait at once. Safe to call from any thread."""
@@ -104,12 +105,13 @@ class Worker:
         try:
             while not stop.is_set():
                 woken.clear()
+                self.flush_releases()
                 self.report_elsewhere()
                 claimed = self.run_once() if self.concurrency - len(self._running) >= self._refill else 0
                 if claimed and claimed == min(self.batch, self.concurrency - len(self._running) + claimed):
                     await asyncio.sleep(0)  # a full batch: more may be due (let the steps begin first)
                     continue
-                if until_idle and not claimed and not self._running and not self._scheduled():
+                if until_idle and not claimed and not self._running and not self._releases and not self._scheduled():
                     break
                 waiter = asyncio.ensure_future(woken.wait())
                 await asyncio.wait({waiter, stopping}, timeout=self.idle_s, return_when=asyncio.FIRST_COMPLETED)
@@ -118,6 +120,7 @@ class Worker:
             stopping.cancel()
             if self._running:
                 await asyncio.gather(*list(self._running), return_exceptions=True)
+            self.flush_releases()
         return self.stats
 
     def run_once(self) -> int:
@@ -135,9 +138,11 @@ class Worker:
 
     async def run_round(self) -> int:
         """Claim once and finish the steps that starts (tests, cron-style runs); how many jobs were claimed."""
+        self.flush_releases()
         claimed = self.run_once()
         if self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
+        self.flush_releases()
         return claimed
 
     def report_elsewhere(self, *, force: bool = False) -> dict[str, int]:
@@ -193,8 +198,13 @@ class Worker:
             self.stats.errors += 1
             log.warning("job %s: %s: %s", job.id, exc.__class__.__name__, exc)
             next_at = self.core.now() + timedelta(seconds=min(self.lease_s, 30.0))
-        if not self.store.release(job.id, self.worker_id, next_at):
-            self.stats.lost_leases += 1
+        self._releases.append((job.id, self.worker_id, next_at))  # given back with the others of this round
+
+    def flush_releases(self) -> None:
+        """Give back the jobs of finished steps, with their next due times, in one store transaction."""
+        releases, self._releases = self._releases, []
+        if releases:
+            self.stats.lost_leases += sum(not ok for ok in self.store.release_many(releases))
 
 
 def lease_heartbeat(

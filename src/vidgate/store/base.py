@@ -231,6 +231,11 @@ class JobStore(ABC):
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:
         """End ``worker_id``'s lease and set when the job is due next. False when the lease is not theirs."""
 
+    def release_many(self, releases: Iterable[tuple[str, str, datetime | None]]) -> list[bool]:
+        """``release`` for several ``(job_id, worker_id, next_poll_at)`` at once (one transaction where the store
+        has them): a worker gives back the jobs of finished steps together."""
+        return [self.release(job_id, worker_id, at) for job_id, worker_id, at in releases]
+
     @abstractmethod
     def wake(self, job_id: str, at: datetime) -> bool:
         """Make the job due no later than ``at`` (e.g. a webhook said it changed). Never postpones it and

@@ -104,7 +104,13 @@ def loads(text: str) -> Any:
 
 
 def dump_job(job: Job) -> str:
-    """The JSON document stored for ``job`` (redacted, without store-managed fields).
+    """The JSON document stored for ``job`` (redacted, without store-managed fields)."""
+    return dump_job_exact(job)[0]
+
+
+def dump_job_exact(job: Job) -> tuple[str, bool]:
+    """``dump_job``, and whether reading the document back gives ``job`` itself (nothing was redacted or
+    encoded): then a store can return the saved job without parsing what it just wrote.
 
     Most jobs carry no bytes and no credential-named key: pydantic writes them in one pass. The others (inline
     images, a key to redact) go the long way through ``redact`` and ``dumps``."""
@@ -114,8 +120,20 @@ def dump_job(job: Job) -> str:
         except PydanticSerializationError:
             text = None
         if text is not None and not _SECRET_KEY.search(text.lower()):
-            return text
-    return dumps(redact(job.model_dump(mode="python", exclude=_STORE_MANAGED)))
+            return text, True
+    return dumps(redact(job.model_dump(mode="python", exclude=_STORE_MANAGED))), False
+
+
+def as_saved(job: Job, *, version: int, lease_owner: str | None, lease_until: datetime | None) -> Job:
+    """``job`` as a store returns it after a save whose document is exact (see ``dump_job_exact``)."""
+    return job.model_copy(
+        update={
+            "version": version,
+            "next_poll_at": utc_opt(job.next_poll_at),
+            "lease_owner": lease_owner,
+            "lease_until": utc_opt(lease_until),
+        }
+    )
 
 
 def _carries_bytes(job: Job) -> bool:

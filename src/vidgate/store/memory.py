@@ -29,9 +29,11 @@ from vidgate.store.base import (
     status_values,
 )
 from vidgate.store.codec import (
+    as_saved,
     columns,
     decode_cursor,
     dump_job,
+    dump_job_exact,
     dumps,
     encode_cursor,
     load_job,
@@ -150,7 +152,7 @@ class MemoryStore(JobStore):
 
     def save(self, job: Job) -> Job:
         cols = columns(job)
-        data = dump_job(job)
+        data, exact = dump_job_exact(job)
         with self._lock:
             row = self._row(job.id)
             head = StoredHead(
@@ -177,6 +179,8 @@ class MemoryStore(JobStore):
             self._put(row)
             if changed:
                 self._append(job.id, cols["updated_at"], EventKind.status, cols["status"], status_detail(job))
+            if exact:
+                return as_saved(job, version=row.version, lease_owner=row.lease_owner, lease_until=row.lease_until)
             return self._job(row)
 
     def record_event(

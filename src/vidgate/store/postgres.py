@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,9 +35,11 @@ from vidgate.store.base import (
     status_values,
 )
 from vidgate.store.codec import (
+    as_saved,
     columns,
     decode_cursor,
     dump_job,
+    dump_job_exact,
     dumps,
     encode_cursor,
     load_job,
@@ -196,7 +198,8 @@ class PostgresStore(JobStore):
         return CreateResult(_job(row), inserted)
 
     def save(self, job: Job) -> Job:
-        params = _params(job)
+        data, exact = dump_job_exact(job)
+        params = {**columns(job), "data": data}
         with self._tx() as conn:
             h = conn.execute(Q.job_head, {"id": job.id}).fetchone()
             if h is None:
@@ -206,6 +209,10 @@ class PostgresStore(JobStore):
             conn.execute(Q.update_job, {**params, "version": job.version})
             if changed:
                 self._event(conn, job.id, params["updated_at"], EventKind.status, params["status"], status_detail(job))
+            if exact:
+                return as_saved(
+                    job, version=job.version + 1, lease_owner=h["lease_owner"], lease_until=h["lease_until"]
+                )
             row = conn.execute(Q.get_job, {"id": job.id}).fetchone()
         assert row is not None
         return _job(row)
@@ -348,3 +355,11 @@ class PostgresStore(JobStore):
         with self._tx() as conn:
             cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": utc_opt(next_poll_at)})
             return cur.rowcount == 1
+
+    def release_many(self, releases: Iterable[tuple[str, str, datetime | None]]) -> list[bool]:
+        done: list[bool] = []
+        with self._tx() as conn:
+            for job_id, worker_id, at in releases:
+                cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": utc_opt(at)})
+                done.append(cur.rowcount == 1)
+        return done

@@ -3,6 +3,12 @@
 Every write runs in ``BEGIN IMMEDIATE``: SQLite then admits one writer at a time (others wait up to the
 busy timeout), which is what makes create-by-key and claim atomic across worker processes.
 Each thread gets its own connection.
+
+Durability: every commit survives a crash of the process (WAL). The commits that money safety rests on — a new
+job, and every save of a job that is ``pending`` or ``unknown`` (the mark written just before a create is sent)
+— are also flushed to the disk (``synchronous=FULL``), so even a power cut cannot make a sent create look
+unsent. Routine saves (a poll's progress, a lease) are not (``NORMAL``): after a power cut the worst case is
+that one is done again.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,9 +41,10 @@ from vidgate.store.base import (
     status_values,
 )
 from vidgate.store.codec import (
+    as_saved,
     columns,
     decode_cursor,
-    dump_job,
+    dump_job_exact,
     dumps,
     encode_cursor,
     load_job,
@@ -51,14 +58,19 @@ from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.types import Job, JobStatus, utcnow
 
 Q = queries.load("sqlite")
+_CREATE_STATES = (JobStatus.pending, JobStatus.unknown)  # saves around a create: flushed to the disk
 
 
 def _params(job: Job) -> dict[str, Any]:
+    return _params_exact(job)[0]
+
+
+def _params_exact(job: Job) -> tuple[dict[str, Any], bool]:
     cols = columns(job)
     for k in ("next_poll_at", "created_at", "updated_at"):
         cols[k] = ts_text(cols[k])
-    cols["data"] = dump_job(job)
-    return cols
+    cols["data"], exact = dump_job_exact(job)
+    return cols, exact
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -122,6 +134,7 @@ class SqliteStore(JobStore):
             )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             self._local.conn = conn
             with self._all_lock:
@@ -129,15 +142,22 @@ class SqliteStore(JobStore):
         return conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``durable`` ones reach the disk before the commit returns (see the docstring)."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
 
     def _after_fork(self) -> None:
         """In a forked child, never use (or close) the parent's connections: open new ones."""
@@ -183,7 +203,7 @@ class SqliteStore(JobStore):
 
     def create(self, job: Job) -> CreateResult:
         params = _params(job)
-        with self._tx() as conn:
+        with self._tx(durable=True) as conn:
             try:
                 inserted = conn.execute(Q.insert_job, params).rowcount == 1
             except sqlite3.IntegrityError as exc:
@@ -196,8 +216,8 @@ class SqliteStore(JobStore):
         return CreateResult(_job(row), inserted)
 
     def save(self, job: Job) -> Job:
-        params = _params(job)
-        with self._tx() as conn:
+        params, exact = _params_exact(job)
+        with self._tx(durable=job.status in _CREATE_STATES) as conn:
             h = conn.execute(Q.job_head, {"id": job.id}).fetchone()
             if h is None:
                 raise JobNotFoundError(job.id)
@@ -207,6 +227,9 @@ class SqliteStore(JobStore):
             conn.execute(Q.update_job, {**params, "version": job.version})
             if changed:
                 self._event(conn, job.id, job.updated_at, EventKind.status, params["status"], status_detail(job))
+            if exact:
+                return as_saved(job, version=job.version + 1, lease_owner=h["lease_owner"],
+                                lease_until=ts_parse(h["lease_until"]))  # fmt: skip
             row = conn.execute(Q.get_job, {"id": job.id}).fetchone()
         return _job(row)
 
@@ -351,3 +374,11 @@ class SqliteStore(JobStore):
         with self._tx() as conn:
             cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": ts_text(next_poll_at)})
             return cur.rowcount == 1
+
+    def release_many(self, releases: Iterable[tuple[str, str, datetime | None]]) -> list[bool]:
+        done: list[bool] = []
+        with self._tx() as conn:
+            for job_id, worker_id, at in releases:
+                cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": ts_text(at)})
+                done.append(cur.rowcount == 1)
+        return done
