@@ -5,6 +5,7 @@
     │   ├── ValidationError          the request breaks the model's capabilities (carries every Problem)
     │   ├── UnknownModelError        no catalog entry for that name (carries suggestions)
     │   ├── ImageError               an image input cannot be read, decoded or accepted
+    │   ├── BadValueError            an argument outside its range (a limit of 0, a negative lease...)
     │   └── ConfigurationError       something the caller must configure first
     │       └── MissingCredentialsError   names the exact environment variable to set
     ├── TransportError               the provider could not be reached (DNS, connect, reset, timeout)
@@ -48,9 +49,14 @@ class ValidationError(RequestError):
     def __init__(self, problems: list[Problem], model: str = "") -> None:
         self.problems = list(problems)
         self.model = model
-        lines = [f"The request for {model or 'this model'} has {len(self.problems)} problem(s):"]
+        where = f" for {model}" if model else ""
+        lines = [f"The request{where} has {len(self.problems)} problem(s):"]
         lines += [f"  - {p.explain()}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class BadValueError(RequestError, ValueError):
+    """An argument outside what the call accepts (also a ``ValueError``). The message names it and what is allowed."""
 
 
 class UnknownModelError(RequestError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -43,3 +45,12 @@ def show_value(value: Any) -> str:
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
     return str(value)
+
+
+def problems_of(exc: PydanticValidationError) -> list[Problem]:
+    """pydantic's errors as Problems: the field's path, the value given, what was wrong."""
+    out = []
+    for e in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in e["loc"]) or "request"
+        out.append(Problem(field, e.get("input"), e["msg"].rstrip(".").replace("Input should be", "should be")))
+    return out

@@ -243,9 +243,10 @@ def endpoint_key(provider: str, base_url: str | None, credentials_ref: str | Non
 
 
 class JobEvent(BaseModel):
-    """What the engine tells listeners. ``completed`` and ``failed`` fire exactly once per job."""
+    """What the engine tells listeners. ``created`` fires when the job row exists (before anything is sent),
+    ``completed`` and ``failed`` exactly once per job."""
 
-    kind: Literal["progress", "completed", "failed", "downloaded", "unknown"]
+    kind: Literal["created", "progress", "completed", "failed", "downloaded", "unknown"]
     job: Job
     at: datetime = Field(default_factory=utcnow)
 

@@ -53,7 +53,7 @@ def test_a_create_recorded_then_dropped_is_unknown_and_never_resubmitted(
         assert client.advance(job).status is JobStatus.unknown  # nothing automatic is safe
         assert client.wait(job).status is JobStatus.unknown
     assert creates(emulator) == [1]
-    assert [e.kind for e in events] == ["unknown"]
+    assert [e.kind for e in events] == ["created", "unknown"]
 
 
 def test_a_5xx_after_the_provider_recorded_the_create_is_unknown(

@@ -201,7 +201,16 @@ def _check_duration(request: VideoRequest, spec: ModelSpec, report: Report) -> f
             suggestion = f"use --duration {_show(nearest)}, or pass --fit to snap to the nearest allowed value"
         report.problems.append(Problem("duration", d, msg, allowed=ds.describe(), suggestion=suggestion))
         return None
-    return d
+    return ds.canonical(d)
+
+
+def exact(request: VideoRequest, spec: ModelSpec) -> VideoRequest:
+    """``request`` with a duration within rounding of an allowed one replaced by it: 10.0000001 is sent as 10."""
+    d = request.duration
+    if d is None or not math.isfinite(d) or not spec.duration.allows(d):
+        return request
+    canonical = spec.duration.canonical(d)
+    return request if canonical == d else request.model_copy(update={"duration": canonical})
 
 
 def _check_choice(name: str, value: str | None, choice: ChoiceSpec, spec: ModelSpec, report: Report) -> None:
@@ -482,7 +491,7 @@ def fit(request: VideoRequest, spec: ModelSpec) -> tuple[VideoRequest, list[Chan
     changes: list[Change] = []
     updates: dict[str, Any] = {}
     d = request.duration
-    if d is not None and not spec.duration.allows(d):
+    if d is not None and math.isfinite(d) and d > 0 and not spec.duration.allows(d):  # nonsense is refused, not snapped
         cands = spec.duration.candidates()
         if cands:
             new = min(cands, key=lambda c: (abs(c - d), -c))

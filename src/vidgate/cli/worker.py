@@ -46,12 +46,14 @@ def worker(
         ),
     ] = None,
     downloads: Annotated[Path, typer.Option(help="Where finished videos are saved")] = DEFAULT_DOWNLOADS,
-    lease: Annotated[float, typer.Option(help="Seconds a claimed job stays ours without a heartbeat")] = 60.0,
-    concurrency: Annotated[int, typer.Option(help="Jobs worked on at once (one event loop)")] = 64,
-    batch: Annotated[int | None, typer.Option(help="Jobs claimed per round (default: concurrency)")] = None,
-    idle: Annotated[float, typer.Option(help="Seconds to wait when no job is due")] = 1.0,
+    lease: Annotated[float, typer.Option(help="Seconds a claimed job stays ours without a heartbeat", min=1.0)] = 60.0,
+    concurrency: Annotated[int, typer.Option(help="Jobs worked on at once (one event loop)", min=1, max=10000)] = 64,
+    batch: Annotated[int | None, typer.Option(help="Jobs claimed per round (default: concurrency)", min=1)] = None,
+    idle: Annotated[float, typer.Option(help="Seconds to wait when no job is due", min=0.0)] = 1.0,
     until_idle: Annotated[bool, typer.Option(help="Exit when no job is due")] = False,
-    time_scale: Annotated[float, typer.Option(help="Poll faster for emulators that run jobs faster")] = 1.0,
+    time_scale: Annotated[
+        float, typer.Option(help="Poll faster for emulators that run jobs faster", min=1e-9, max=1000.0)
+    ] = 1.0,
     worker_id: Annotated[str | None, typer.Option(help="Name in leases (default host:pid:random)")] = None,
     rate: Annotated[
         list[str] | None,
@@ -69,7 +71,7 @@ def worker(
         ),
     ] = None,
     hooks_host: Annotated[str, typer.Option(help="Interface the webhook receiver listens on")] = "127.0.0.1",
-    hooks_port: Annotated[int, typer.Option(help="Port the webhook receiver listens on")] = 8090,
+    hooks_port: Annotated[int, typer.Option(help="Port the webhook receiver listens on", min=0, max=65535)] = 8090,
 ) -> None:
     """Claim due jobs under a lease, poll them, download results; a killed worker's jobs are picked up later.
 

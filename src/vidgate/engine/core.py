@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError as PydanticValidationError
+
 from vidgate.catalog import Catalog, ModelSpec, load_catalog
-from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
+from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, exact, field_value, matches
 from vidgate.catalog.validate import fit as fit_request
 from vidgate.characters import apply_characters
 from vidgate.engine.budget import Budgets
@@ -35,6 +37,7 @@ from vidgate.errors import (
     ValidationError,
 )
 from vidgate.net.ssrf import FetchPolicy
+from vidgate.problems import problems_of
 from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect
 from vidgate.providers._base import ChunkTransform
 from vidgate.store import JobStore, MemoryStore, StaleJobError
@@ -154,12 +157,17 @@ class Core:
     # -------------------------------------------------------------- checking
 
     def build_request(self, prompt: str | None, request: VideoRequest | None, fields: dict[str, Any]) -> VideoRequest:
+        """The request from the caller's arguments; a wrong type is a ``ValidationError`` naming each field."""
         unknown = set(fields) - _REQUEST_FIELDS
         if unknown:
             raise TypeError(f"unknown request field(s) {sorted(unknown)}; known: {sorted(_REQUEST_FIELDS)}")
-        if request is not None:
-            return request.model_copy(update=fields) if fields else request
-        return VideoRequest(prompt=prompt or "", **fields)
+        try:
+            if request is not None:
+                return VideoRequest.model_validate({**request.model_dump(), **fields}) if fields else request
+            return VideoRequest(prompt=prompt if prompt is not None else "", **fields)
+        except PydanticValidationError as exc:
+            model = str(fields.get("model") or (request.model if request else "") or "")
+            raise ValidationError(problems_of(exc), model) from None
 
     def prepare(
         self,
@@ -168,13 +176,16 @@ class Core:
         fit: bool = False,
         idempotency_key: str | None = None,
         route: str | None = None,
+        characters: Iterable[str] | None = None,
     ) -> Submission:
-        """Check the request (every problem at once) and resolve where it goes. No I/O."""
+        """Check the request (every problem at once) and resolve where it goes. No I/O. ``characters``: the
+        usernames this caller may mention (default: the local registry's; the gateway passes the key's own)."""
         spec = self.catalog.resolve(request.model)
-        request, character_problems = apply_characters(request, spec.characters.supported, self.env)
+        request, character_problems = apply_characters(request, spec.characters.supported, self.env, characters)
         changes: list[Change] = []
         if fit:
             request, changes = fit_request(request, spec)
+        request = exact(request, spec)
         dialect = get_dialect(spec.dialect)
         report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
         report.problems.extend(dialect.preflight(request, spec, report.images))
@@ -227,6 +238,8 @@ class Core:
         if sub.job_fields:
             job = job.model_copy(update=sub.job_fields)
         result = self.store.create(job)
+        if result.created:
+            self.emit("created", result.job)
         return self._remember(result.job), result.created
 
     def attach_callback(self, sub: Submission, job_id: str) -> None:

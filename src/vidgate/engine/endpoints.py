@@ -13,6 +13,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import httpx
+
 from vidgate.catalog import Catalog
 from vidgate.catalog.schema import ProviderSpec
 from vidgate.credentials import ambient_token, fill_base_url, resolve_settings
@@ -60,6 +62,20 @@ def describe_endpoint(provider: str, base_url: str | None, credentials_ref: str 
     if base_url is None:
         return f"{provider} (endpoint not recorded)"
     return f"{provider} at {base_url} with {credentials_ref or 'no key'}"
+
+
+def checked_base_url(url: str, provider: ProviderSpec) -> str:
+    """An http(s) URL with a host, without a trailing slash; anything else is refused before any I/O."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(
+            f"The base URL {url!r} for provider {provider.name!r} is not an http(s) URL with a host. Nothing was "
+            f"sent. Give one like https://api.example.com (--base-url, base_url=, or {provider.base_url_env})."
+        )
+    return url.rstrip("/")
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -129,7 +145,7 @@ class Endpoints:
         values = resolve_settings(provider, settings.settings, env, ambient if secret else None)
         return Connection(
             provider=provider,
-            base_url=fill_base_url(base_url, values).rstrip("/"),
+            base_url=checked_base_url(fill_base_url(base_url, values), provider),
             api_key=api_key or "",
             settings=values,
             credentials_ref=ref,

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from vidgate.engine import ops
 from vidgate.engine.runtime import AsyncEngine
-from vidgate.errors import VidgateError
+from vidgate.errors import BadValueError, VidgateError
 from vidgate.store import JobConflictError, JobStore
 from vidgate.types import Job, JobStatus
 
@@ -64,7 +64,12 @@ class Worker:
         idle_s: float = 1.0,
     ) -> None:
         if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+            raise BadValueError(f"concurrency must be at least 1 (jobs stepped at once), got {concurrency}")
+        if not lease_s > 0 or not idle_s >= 0 or (batch is not None and batch < 1):
+            raise BadValueError(
+                f"a worker needs lease_s > 0, idle_s >= 0 and batch >= 1; got lease_s={lease_s}, idle_s={idle_s}, "
+                f"batch={batch}"
+            )
         self.engine = engine
         self.core = engine.core
         self.store = engine.core.store

@@ -33,6 +33,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from vidgate.errors import BadValueError
 from vidgate.store.codec import IMMUTABLE, utc
 from vidgate.store.errors import FinalStateError, JobConflictError, StaleJobError
 from vidgate.types import Job, JobStatus
@@ -84,19 +85,19 @@ def status_values(status: StatusFilter) -> list[str] | None:
             out.append(JobStatus(s).value)
         except ValueError:
             allowed = ", ".join(x.value for x in JobStatus)
-            raise ValueError(f"Unknown job status {s!r} in the filter; allowed: {allowed}.") from None
+            raise BadValueError(f"Unknown job status {s!r} in the filter; allowed: {allowed}.") from None
     return out
 
 
 def check_limit(limit: int, name: str = "limit") -> int:
     if limit < 1:
-        raise ValueError(f"{name} must be at least 1, got {limit}.")
+        raise BadValueError(f"{name} must be at least 1, got {limit}.")
     return limit
 
 
 def check_lease(lease_s: float) -> float:
     if not lease_s > 0:
-        raise ValueError(f"lease_s must be a positive number of seconds, got {lease_s!r}.")
+        raise BadValueError(f"lease_s must be a positive number of seconds, got {lease_s!r}.")
     return lease_s
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vidgate.errors import ConfigurationError
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
     CreateResult,
@@ -92,16 +93,24 @@ class SqliteStore(JobStore):
         self._all_lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
-        if not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-        mode = self._enable_wal()
-        if mode != "wal":
-            raise StoreError(
-                f"Could not switch {self.path} to WAL mode (it is in {mode!r} mode); "
-                f"use a local file system, not a network share."
-            )
-        if migrate_on_open:
-            self.migrate()
+        try:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+            mode = self._enable_wal()
+            if mode != "wal":
+                raise StoreError(
+                    f"Could not switch {self.path} to WAL mode (it is in {mode!r} mode); "
+                    f"use a local file system, not a network share."
+                )
+            if migrate_on_open:
+                self.migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self.close()
+            what = "a directory" if self.path.is_dir() else "not a vidgate job store (or not readable and writable)"
+            raise ConfigurationError(
+                f"The job store {self.path} cannot be used: it is {what} (SQLite says: {exc}). Give the path of a "
+                f"vidgate store or of a new file (--store / VIDGATE_DATABASE_URL), or move this file away."
+            ) from None
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from vidgate.engine.core import Core, transform_for
@@ -11,13 +14,63 @@ from vidgate.engine.download import ByteProgress, DownloadExpired, Expect, descr
 from vidgate.engine.download import download as fetch_file
 from vidgate.engine.ops.submit import ProgressCallback, prepare, resend, send
 from vidgate.engine.plans import download_target, file_facts
-from vidgate.errors import DownloadError, JobFailedError, ProviderServerError, RateLimitError, TransportError
+from vidgate.errors import (
+    DownloadError,
+    JobFailedError,
+    ProviderServerError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+)
 from vidgate.net.steps import Steps, offload, sleep
+from vidgate.problems import Problem
 from vidgate.providers import get_dialect
 from vidgate.types import Job, JobStatus, VideoRequest
 
 TRANSIENT = (RateLimitError, ProviderServerError, TransportError)
 PREVIEW_KINDS = ("thumbnail", "cover")
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A timeout is a positive, finite number of seconds (or None: the model's own deadline)."""
+    if timeout is None:
+        return
+    number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+    if not number or not math.isfinite(timeout) or timeout <= 0:
+        hint = "give the seconds to wait (e.g. 600), or none for the model's own deadline"
+        raise ValidationError([Problem("timeout", timeout, "must be a positive number of seconds", suggestion=hint)])
+
+
+def check_output(out: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+    """Where a video will be saved, checked before anything is paid for: not a directory, in a directory that
+    exists (or can be made) and is writable, and — unless ``overwrite`` — not an existing file."""
+    path = Path(out).expanduser()
+    problem: str | None = None
+    if path.is_dir():
+        problem = "is a directory"
+    elif path.exists() and not overwrite:
+        problem = "exists already"
+    else:
+        parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            problem = "is not inside a directory"
+        elif not _can_create_in(parent):
+            problem = f"cannot be written (no file can be created in {parent})"
+    if problem is not None:
+        hint = "give a file name in a writable directory"
+        if problem == "exists already":
+            hint = "give another file name, or replace it on purpose (--force)"
+        raise ValidationError([Problem("out", str(out), f"the output path {problem}", suggestion=hint)])
+    return path
+
+
+def _can_create_in(directory: Path) -> bool:
+    """Really try (permissions alone do not tell: root, read-only mounts, /proc)."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
 
 
 def status(core: Core, job: Job) -> Steps[Job]:
@@ -78,6 +131,7 @@ def wait(
     core: Core, job: Job | str, *, timeout: float | None = None, on_progress: ProgressCallback | None = None
 ) -> Steps[Job]:
     """Poll until the job is final or its deadline (the model's, or ``timeout``) passes -> ``expired``."""
+    check_timeout(timeout)
     job = core.job(job)
     hint = core.server_hint(job)
     if hint is not None and job.next_poll_at is not None:
@@ -156,7 +210,11 @@ def generate(
     timeout: float | None = None,
     fields: dict[str, Any],
 ) -> Steps[Job]:
-    """Submit, wait, download. Raises ``JobFailedError`` when the job does not succeed."""
+    """Submit, wait, download. Raises ``JobFailedError`` when the job does not succeed. Everything that can be
+    checked here (the request, ``timeout``, ``out``) is checked before anything is sent."""
+    check_timeout(timeout)
+    if out is not None:
+        check_output(out)
     sub = yield from prepare(core, prompt, request, fields, fit=fit, idempotency_key=idempotency_key)
     job = yield from send(core, sub, on_progress=on_progress, resubmit_if_unknown=resubmit_if_unknown)
     if on_progress:
