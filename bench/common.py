@@ -18,7 +18,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # LiteLLM fetches a model price list from the internet at import unless told not to; benchmarks stay offline.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-CHILD_ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
+# Children import this checkout's vidgate (src/) ahead of any installed copy, and bench/ from ROOT.
+CHILD_ENV = {
+    **os.environ,
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+}
 
 
 def cpu_seconds() -> float:

@@ -27,7 +27,7 @@ import httpx
 
 from bench.common import CHILD_ENV, ROOT, Emulator, emulator
 
-VIDGATE = str(Path(sys.executable).parent / "vidgate")
+VIDGATE = [sys.executable, "-m", "vidgate"]  # this checkout's vidgate (CHILD_ENV puts src/ first)
 KEY_ENV = "BENCH_RELAY_KEY"
 
 
@@ -164,7 +164,7 @@ def run(seconds: float = 10, connections: int = 32) -> dict[str, Any]:
             for name, database_url in backends.items():
                 key = _key(database_url)
                 port = free_port()
-                args = [VIDGATE, "serve", "--config", str(config), "--database-url", database_url, "--port", str(port),
+                args = [*VIDGATE, "serve", "--config", str(config), "--database-url", database_url, "--port", str(port),
                         "--log-level", "warning"]  # fmt: skip
                 url = f"http://127.0.0.1:{port}"
                 with process(args, env, tmp, url + "/healthz"):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from storekit import at, make_job
 
-from vidgate.server.tenants import create_key, rate_check, verify, window_start
+from vidgate.server.tenants import averify, create_key, rate_check, verify, window_start
 from vidgate.store import JobStore, StoreError
 from vidgate.store.gateway import Delivery, StoredCharacter, gateway_data
 from vidgate.types import JobStatus
@@ -50,6 +51,40 @@ def test_keys_are_hashed_verified_and_revoked(store: JobStore) -> None:
     assert data.revoke_key(record.id, at(5)) is True
     assert data.revoke_key(record.id, at(6)) is False
     assert verify(data, made.token) is None
+
+
+def test_keys_checked_on_an_event_loop_are_read_every_time(store: JobStore) -> None:
+    data = gateway_data(store)
+    made = create_key(data, "app")
+
+    async def check() -> None:
+        async with store.async_reads():
+            assert await averify(data, made.token) == data.get_key(made.record.id)
+            assert await averify(data, made.token[:-1] + ("x" if made.token[-1] != "x" else "y")) is None
+            assert await data.aget_key("000000000000") is None
+            data.revoke_key(made.record.id, at(5))
+            assert await averify(data, made.token) is None  # refused at once: no cache to expire
+
+    asyncio.run(check())
+
+
+def test_a_key_and_a_job_are_read_together(store: JobStore) -> None:
+    data = gateway_data(store)
+    key = create_key(data, "app").record
+    store.create(make_job(1, owner=key.id, status=JobStatus.queued, next_poll_at=at(30)))
+    (leased,) = store.claim("w1", at(40), lease_s=60)
+
+    pairs = [(key.id, "job_0001"), (key.id, "job_0404"), ("000000000000", "job_0001"), ("0", "0")]
+
+    async def read() -> list[tuple[object, object]]:
+        async with store.async_reads():
+            return [await data.aget_key_and_job(key_id, job_id) for key_id, job_id in pairs]
+
+    both, no_job, no_key, neither = asyncio.run(read())
+    assert both == (data.get_key(key.id), store.get("job_0001")) and both[1] == leased  # lease and version too
+    assert no_job == (data.get_key(key.id), None)
+    assert no_key == (None, store.get("job_0001"))
+    assert neither == (None, None)
 
 
 def test_budget_charges_are_atomic(store: JobStore, open_more: Callable[[], JobStore]) -> None:

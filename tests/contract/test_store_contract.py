@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -95,6 +96,25 @@ def test_duplicate_id_with_another_key_is_refused(store: JobStore) -> None:
 def test_create_ignores_store_managed_fields(store: JobStore) -> None:
     job = store.create(make_job(1, version=7, lease_owner="w", lease_until=at(99))).job
     assert (job.version, job.lease_owner, job.lease_until) == (1, None, None)
+
+
+def test_aget_reads_what_get_reads_inside_and_outside_async_reads(store: JobStore) -> None:
+    """``aget`` is the event-loop read (the gateway's): the same job with or without the store's loop pool."""
+    request = VideoRequest(prompt="x", model="sora-2", images=[ImageInput(source=b"\x89PNG\r\n\x1a\n")])
+    store.create(make_job(1, assets=[Asset(url="https://cdn.test/v.mp4")], request=request))  # bytes inside too
+
+    async def read() -> list[Job]:
+        jobs = [await store.aget("job_0001")]  # no loop pool: still works
+        async with store.async_reads():
+            async with store.async_reads():  # nested blocks share one
+                jobs.append(await store.aget("job_0001"))
+            jobs.append(await store.aget("job_0001"))
+            with pytest.raises(JobNotFoundError):
+                await store.aget("job_0404")
+        return jobs
+
+    assert asyncio.run(read()) == [store.get("job_0001")] * 3
+    assert asyncio.run(read()) == [store.get("job_0001")] * 3  # a second event loop gets its own
 
 
 # ---------------------------------------------------------------------------------------------- save

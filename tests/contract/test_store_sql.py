@@ -17,7 +17,7 @@ import pytest
 from storekit import at, make_job
 
 from vidgate.client import Client
-from vidgate.store import JobStore, MemoryStore, MigrationError, migrate, open_store
+from vidgate.store import JobStore, MemoryStore, MigrationError, StoreError, migrate, open_store
 from vidgate.store.memory import MemoryStore as _Memory
 from vidgate.types import ErrorCode, Job, JobError, JobStatus
 
@@ -216,3 +216,17 @@ def test_a_forked_child_opens_its_own_connections(store: JobStore) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert store.get("job_0001").lease_owner == "child"  # the parent's connection still works
+
+
+@pytest.mark.stores(["postgres"])
+def test_a_small_pool_serves_more_threads_than_it_has_connections(store_url: str) -> None:
+    from vidgate.store.postgres import PostgresStore
+
+    store = PostgresStore(store_url, max_size=2)
+    store.create(make_job(1))
+    with ThreadPoolExecutor(8) as pool:  # the other six wait for a connection to come free
+        assert {job.id for job in pool.map(lambda _: store.get("job_0001"), range(64))} == {"job_0001"}
+    store.close()
+    store.close()  # twice is fine
+    with pytest.raises(StoreError, match="is closed"):
+        store.get("job_0001")

@@ -58,7 +58,8 @@ def create_app(
         if start:
             await gw.start()
         try:
-            yield
+            async with gw.store.async_reads():  # reads on this loop await the database (JobStore.aget)
+                yield
         finally:
             await gw.stop()
             if gateway is None:  # we built it, we close it

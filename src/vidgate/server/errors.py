@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vidgate.errors import (
@@ -27,6 +26,7 @@ from vidgate.errors import (
     ValidationError,
     VidgateError,
 )
+from vidgate.server.responses import JSONResponse
 from vidgate.store.errors import JobNotFoundError
 
 log = logging.getLogger("vidgate.server")

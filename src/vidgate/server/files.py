@@ -18,6 +18,7 @@ from vidgate.server.gateway import Gateway
 from vidgate.types import Job, JobStatus
 
 VARIANTS = ("video", "thumbnail", "spritesheet")
+FILE_PATH = "/v1/files/{job_id}/{variant}"  # the signed_file route (routes_ops)
 MEDIA = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
 
@@ -77,17 +78,28 @@ async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
 
 
 def link(gw: Gateway, request: Request, job: Job, variant: str = "video") -> str:
-    query = gw.signer.file_query(job.id, variant, gw.config.server.file_link_ttl_s)
-    return str(request.url_for("signed_file", job_id=job.id, variant=variant)) + "?" + query
+    return _signed(gw, _base(request), job.id, variant)
 
 
 def links(gw: Gateway, request: Request, job: Job) -> dict[str, str]:
     if job.status is not JobStatus.succeeded or not job.done:
         return {}
     kinds = {a.kind for a in job.assets}
-    out = {"video": link(gw, request, job, "video")}
+    base = _base(request)
+    out = {"video": _signed(gw, base, job.id, "video")}
     if kinds & {"thumbnail", "cover"}:
-        out["thumbnail"] = link(gw, request, job, "thumbnail")
+        out["thumbnail"] = _signed(gw, base, job.id, "thumbnail")
     if "spritesheet" in kinds:
-        out["spritesheet"] = link(gw, request, job, "spritesheet")
+        out["spritesheet"] = _signed(gw, base, job.id, "spritesheet")
     return out
+
+
+def _base(request: Request) -> str:
+    """This gateway's URL as the caller reached it (scheme, host, root path), without a trailing slash."""
+    return str(request.base_url).rstrip("/")
+
+
+def _signed(gw: Gateway, base: str, job_id: str, variant: str) -> str:
+    # FILE_PATH filled in directly: what request.url_for("signed_file") makes, without trying every route
+    path = FILE_PATH.format(job_id=job_id, variant=variant)
+    return f"{base}{path}?{gw.signer.file_query(job_id, variant, gw.config.server.file_link_ttl_s)}"

@@ -27,7 +27,7 @@ from vidgate.server.metrics import Metrics
 from vidgate.server.routing import Router, gateway_client
 from vidgate.server.signing import Signer, load_gateway_secret
 from vidgate.server.submit import Pricing, Submitter, refused_for_sure
-from vidgate.server.tenants import ANONYMOUS, Principal, rate_check, verify
+from vidgate.server.tenants import ANONYMOUS, Principal, averify, averify_with_job, rate_check
 from vidgate.server.webhooks_out import Dispatcher, new_delivery
 from vidgate.store import JobNotFoundError, JobStore, open_store
 from vidgate.store.gateway import GatewayData, gateway_data
@@ -127,9 +127,20 @@ class Gateway:
 
     # -------------------------------------------------------------- tenants
 
-    def authenticate(self, token: str | None) -> Principal:
+    async def authenticate(self, token: str | None) -> Principal:
+        """Who is calling; the key is read from the database on every request (``averify``)."""
+        principal, _ = await self._caller(token, None)
+        return principal
+
+    async def caller_and_job(self, token: str | None, job_id: str) -> tuple[Principal, Job]:
+        """``authenticate``, then the caller's job ``job_id`` as ``job`` gives it, both read in one database
+        round trip (``GatewayData.aget_key_and_job``): the whole database work of a poll."""
+        principal, job = await self._caller(token, job_id)
+        return principal, _owned(principal, job, job_id)
+
+    async def _caller(self, token: str | None, job_id: str | None) -> tuple[Principal, Job | None]:
         if not self.config.server.auth:
-            return Principal(ANONYMOUS)
+            return Principal(ANONYMOUS), None if job_id is None else await self._job_or_none(job_id)
         if not token:
             raise APIError(
                 401,
@@ -137,10 +148,19 @@ class Gateway:
                 "`vidgate keys create --name NAME`.",
                 code="missing_api_key",
             )
-        record = verify(self.data, token)
+        if job_id is None:
+            record, job = await averify(self.data, token), None
+        else:
+            record, job = await averify_with_job(self.data, token, job_id)
         if record is None:
             raise APIError(401, "Incorrect API key provided (unknown, revoked or mistyped).", code="invalid_api_key")
-        return Principal(record.id, record)
+        return Principal(record.id, record), job
+
+    async def _job_or_none(self, job_id: str) -> Job | None:
+        try:
+            return await self.store.aget(job_id)
+        except JobNotFoundError:
+            return None
 
     def check_rate(self, principal: Principal) -> None:
         wait = rate_check(self.data, principal)
@@ -193,12 +213,10 @@ class Gateway:
     def job(self, principal: Principal, job_id: str) -> Job:
         """The job if ``principal`` owns it; every other case is the same 404 (no hint that it exists)."""
         try:
-            job = self.store.get(job_id)
+            job: Job | None = self.store.get(job_id)
         except JobNotFoundError:
-            raise not_found("video", job_id) from None
-        if job.owner != principal.key_id:
-            raise not_found("video", job_id)
-        return job
+            job = None
+        return _owned(principal, job, job_id)
 
     def job_or_none(self, owner: str, job_id: str) -> Job | None:
         try:
@@ -249,3 +267,9 @@ class Gateway:
                 with contextlib.suppress(OSError):
                     Path(asset.path).unlink()
         self.store.delete(job.id)
+
+
+def _owned(principal: Principal, job: Job | None, job_id: str) -> Job:
+    if job is None or job.owner != principal.key_id:
+        raise not_found("video", job_id)
+    return job

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,8 +50,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
+        length = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
         if length is not None:
             try:
                 declared = int(length)
@@ -114,32 +113,28 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.monotonic()
-        status = [0]
-        request_id = "req_" + uuid.uuid4().hex[:16]
+        status = 0
+        request_id = "req_" + os.urandom(8).hex()
         scope.setdefault("state", {})
 
         async def sending(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            state = scope.get("state") or {}
-            log.info(
-                "%s %s %s",
-                scope.get("method"),
-                scope.get("path"),
-                status[0],
-                extra={
-                    "http_method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status[0],
+            if log.isEnabledFor(logging.INFO):  # the gateway may run at warning: then build nothing
+                method, path = scope.get("method"), scope.get("path")
+                extra = {
+                    "http_method": method,
+                    "path": path,
+                    "status": status,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                    "key_id": state.get("key_id"),
+                    "key_id": (scope.get("state") or {}).get("key_id"),
                     "request_id": request_id,
-                },
-            )
+                }
+                log.info("%s %s %s", method, path, status, extra=extra)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vidgate.server.bodies import CharacterCreate, body_schema, parse_model, read_body
 from vidgate.server.deps import GatewayDep, PrincipalDep
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.gateway import Gateway
+from vidgate.server.responses import JSONResponse
 from vidgate.server.tenants import Principal
 from vidgate.store.gateway import StoredCharacter
 from vidgate.types import Character, utcnow

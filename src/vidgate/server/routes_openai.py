@@ -18,7 +18,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
@@ -33,10 +33,11 @@ from vidgate.server.bodies import (
     parse_model,
     read_body,
 )
-from vidgate.server.deps import GatewayDep, PrincipalDep, check_request_urls
+from vidgate.server.deps import GatewayDep, PrincipalDep, VideoDep, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.gateway import Gateway
 from vidgate.server.present import video_object
+from vidgate.server.responses import JSONResponse
 from vidgate.server.sse import job_events
 from vidgate.store.codec import encode_cursor
 from vidgate.types import ImageRole, Job
@@ -195,9 +196,8 @@ def _page(gw: Gateway, owner: str, after: str | None, limit: int, order: str) ->
 
 
 @router.get("/{video_id}", summary="Retrieve a video", responses={200: VIDEO_EXAMPLE, **ERRORS})
-async def retrieve_video(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await run_in_threadpool(gw.job, principal, video_id)
-    return respond(gw, request, job)
+async def retrieve_video(video_id: str, request: Request, read: VideoDep) -> JSONResponse:
+    return respond(read.gw, request, read.job)
 
 
 @router.delete("/{video_id}", summary="Delete a finished video", responses=ERRORS)
@@ -214,12 +214,10 @@ async def delete_video(video_id: str, gw: GatewayDep, principal: PrincipalDep) -
 )
 async def video_content(
     video_id: str,
-    gw: GatewayDep,
-    principal: PrincipalDep,
+    read: VideoDep,
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
 ) -> FileResponse:
-    job = await run_in_threadpool(gw.job, principal, video_id)
-    return await files.serve(gw, job, variant)
+    return await files.serve(read.gw, read.job, variant)
 
 
 @router.post(
@@ -261,10 +259,10 @@ async def cancel_video(video_id: str, request: Request, gw: GatewayDep, principa
         **ERRORS,
     },
 )
-async def video_events(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> StreamingResponse:
-    job = await run_in_threadpool(gw.job, principal, video_id)
+async def video_events(video_id: str, request: Request, read: VideoDep) -> StreamingResponse:
+    gw = read.gw
     return StreamingResponse(
-        job_events(gw, request, job, lambda j: video_json(gw, request, j)),
+        job_events(gw, request, read.job, lambda j: video_json(gw, request, j)),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
@@ -17,6 +17,7 @@ from vidgate.server.deps import GatewayDep, PrincipalDep
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.gateway import Gateway
 from vidgate.server.metrics import CONTENT_TYPE
+from vidgate.server.responses import JSONResponse
 from vidgate.store import JobNotFoundError
 
 router = APIRouter()
@@ -103,7 +104,7 @@ async def metrics(gw: GatewayDep) -> Response:
 
 
 @router.get(
-    "/v1/files/{job_id}/{variant}",
+    files.FILE_PATH,
     name="signed_file",
     tags=["videos (OpenAI-compatible)"],
     summary="A saved result through an expiring signed link (no API key)",
@@ -119,7 +120,7 @@ async def signed_file(
     if not gw.signer.file_ok(job_id, variant, expires, signature):
         raise APIError(403, "This link is invalid or has expired; ask the API for a fresh one.", code="bad_signature")
     try:
-        job = await run_in_threadpool(gw.store.get, job_id)
+        job = await gw.store.aget(job_id)
     except JobNotFoundError:
         raise not_found("video", job_id) from None
     return await files.serve(gw, job, variant)

@@ -8,20 +8,20 @@ Field names and status words are the relay's: create answers ``{"task_id"}``; th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
 from vidgate.server.bodies import RelayCreate, body_schema, read_body, relay_request
-from vidgate.server.deps import GatewayDep, PrincipalDep, check_request_urls
+from vidgate.server.deps import GatewayDep, GatewayKeyAndVideo, PrincipalDep, VideoRead, check_request_urls
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.present import relay_task
+from vidgate.server.responses import JSONResponse
 
 router = APIRouter(prefix="/v2/videos/generations", tags=["videos (relay-compatible)"])
+TaskDep = Annotated[VideoRead, Depends(GatewayKeyAndVideo("task_id"))]
 
 CREATE_BODY: dict[str, Any] = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(RelayCreate)}}}
@@ -51,7 +51,7 @@ async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep)
 
 
 @router.get("/{task_id}", summary="Query a video task (relay unified format)")
-async def query_task(task_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await run_in_threadpool(gw.job, principal, task_id)
-    output = files.link(gw, request, job) if job.done and job.video is not None else None
+async def query_task(task_id: str, request: Request, read: TaskDep) -> JSONResponse:
+    job = read.job
+    output = files.link(read.gw, request, job) if job.done and job.video is not None else None
     return JSONResponse(relay_task(job, output))

@@ -46,7 +46,7 @@ class Signer:
         self._secret = secret
 
     def _mac(self, purpose: str, message: str) -> bytes:
-        return hmac.new(self._secret, f"{purpose}\n{message}".encode(), hashlib.sha256).digest()
+        return hmac.digest(self._secret, f"{purpose}\n{message}".encode(), hashlib.sha256)
 
     def webhook_secret(self, owner: str) -> str:
         """The Standard Webhooks secret (``whsec_...``) deliveries for ``owner`` are signed with."""

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from vidgate.server.gateway import Gateway
 from vidgate.store import JobNotFoundError
@@ -52,7 +51,7 @@ async def job_events(
         if await request.is_disconnected():
             return
         try:
-            job = await run_in_threadpool(gw.store.get, job.id)
+            job = await gw.store.aget(job.id)
         except JobNotFoundError:
             yield frame("deleted", {"id": job.id})
             return

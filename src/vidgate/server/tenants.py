@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from vidgate.store.gateway import GatewayData, KeyRecord
-from vidgate.types import utcnow
+from vidgate.types import Job, utcnow
 
 KEY_PREFIX = "vg_"
 _KEY = re.compile(r"^vg_([0-9a-f]{12})_([A-Za-z0-9_-]{32,128})$")
@@ -25,7 +25,7 @@ ANONYMOUS = "anonymous"
 
 
 def _digest(salt: str, secret: str) -> str:
-    return hmac.new(bytes.fromhex(salt), secret.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(bytes.fromhex(salt), secret.encode("utf-8"), hashlib.sha256).hex()
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,31 @@ def key_id_of(token: str) -> str | None:
 def verify(data: GatewayData, token: str) -> KeyRecord | None:
     """The active key ``token`` names, or None. The secret is compared in constant time."""
     m = _KEY.match(token)
+    return None if m is None else _checked(data.get_key(m.group(1)), m.group(2))
+
+
+async def averify(data: GatewayData, token: str) -> KeyRecord | None:
+    """``verify`` on an event loop: the key is read from the database on every call (a revoked key stops
+    working at once, on every replica), without blocking the loop."""
+    m = _KEY.match(token)
+    return None if m is None else _checked(await data.aget_key(m.group(1)), m.group(2))
+
+
+async def averify_with_job(data: GatewayData, token: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+    """``averify``, and the job ``job_id`` read in the same round trip; the job only with a valid key."""
+    m = _KEY.match(token)
     if m is None:
-        return None
-    record = data.get_key(m.group(1))
+        return None, None
+    record, job = await data.aget_key_and_job(m.group(1), job_id)
+    record = _checked(record, m.group(2))
+    return record, None if record is None else job
+
+
+def _checked(record: KeyRecord | None, secret: str) -> KeyRecord | None:
     if record is None or not record.active:
-        _digest("00" * 16, m.group(2))  # same work either way
+        _digest("00" * 16, secret)  # same work either way
         return None
-    if not hmac.compare_digest(_digest(record.salt, m.group(2)), record.secret_hash):
+    if not hmac.compare_digest(_digest(record.salt, secret), record.secret_hash):
         return None
     return record
 

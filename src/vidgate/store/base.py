@@ -25,8 +25,10 @@ Rules every implementation keeps (the contract suite in ``tests/contract`` pins 
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -170,6 +172,12 @@ class JobStore(ABC):
     def get(self, job_id: str) -> Job:
         """The job with this id; ``JobNotFoundError`` when there is none."""
 
+    async def aget(self, job_id: str) -> Job:
+        """``get`` for a caller on an event loop (the gateway's read path), without blocking the loop: here on
+        a worker thread; stores that read locally (memory, SQLite) answer inline, PostgreSQL awaits its socket
+        (inside ``async_reads``)."""
+        return await asyncio.to_thread(self.get, job_id)
+
     @abstractmethod
     def get_by_idempotency_key(self, key: str) -> Job | None: ...
 
@@ -246,6 +254,13 @@ class JobStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The store must not be used afterwards."""
+
+    @asynccontextmanager
+    async def async_reads(self) -> AsyncIterator[None]:
+        """While this block runs, ``aget`` on the running event loop may use resources bound to that loop
+        (PostgreSQL: an async connection pool). The gateway holds it for its lifespan; ``aget`` also works
+        without it."""
+        yield
 
     def __enter__(self) -> JobStore:
         return self

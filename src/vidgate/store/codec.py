@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, from_json
 
 from vidgate.types import Job
 
@@ -100,6 +100,8 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str) -> Any:
+    if '"$bytes"' not in text:  # nothing to revive: pydantic-core's parser, twice as fast as json with a hook
+        return from_json(text)
     return json.loads(text, object_hook=_hook)
 
 

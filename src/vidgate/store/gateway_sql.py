@@ -6,7 +6,7 @@ SQLite keeps times as fixed-width UTC text, PostgreSQL as ``timestamptz``; ``_t`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -14,11 +14,13 @@ from typing import Any
 
 from vidgate.store import queries
 from vidgate.store.base import JobStore
-from vidgate.store.codec import ts_parse, ts_text, utc
+from vidgate.store.codec import load_job, ts_parse, ts_text, utc
 from vidgate.store.errors import StoreError
-from vidgate.store.gateway import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
+from vidgate.store.gateway_base import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
+from vidgate.types import Job
 
 _KEY_TIMES = ("created_at", "revoked_at")
+_KEY_FIELDS = tuple(f.name for f in fields(KeyRecord))
 _DELIVERY_TIMES = ("created_at", "updated_at", "next_attempt_at", "delivered_at")
 
 
@@ -28,11 +30,15 @@ class SqlGatewayData(GatewayData):
         dialect: str,
         tx: Callable[[], AbstractContextManager[Any]],
         conn: Callable[[], AbstractContextManager[Any]],
+        aone: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None,
     ) -> None:
+        """``aone(query, params)``: one row for a caller on an event loop; by default read inline (SQLite: a
+        local read is quicker than a thread hop)."""
         self.dialect = dialect
         self.q = queries.load(f"gateway_{dialect}")
         self._tx = tx
         self._conn = conn
+        self._aone = aone or self._one_inline
 
     @classmethod
     def for_store(cls, store: JobStore) -> SqlGatewayData:
@@ -43,7 +49,7 @@ class SqlGatewayData(GatewayData):
         from vidgate.store.postgres import PostgresStore
 
         if isinstance(store, PostgresStore):
-            return cls("postgres", store._tx, store._conn)
+            return cls("postgres", store._tx, store._conn, store._afetchone)
         raise StoreError(f"The gateway needs a memory, SQLite or PostgreSQL store, not {store!r}.")
 
     # ------------------------------------------------------------------ conversions
@@ -59,7 +65,7 @@ class SqlGatewayData(GatewayData):
         return ts_parse(value) if isinstance(value, str) else utc(value)
 
     def _key(self, row: Any) -> KeyRecord:
-        doc = {f.name: row[f.name] for f in fields(KeyRecord)}
+        doc = {name: row[name] for name in _KEY_FIELDS}  # on every authenticated request: no fields() here
         for name in _KEY_TIMES:
             doc[name] = self._dt(doc[name])
         doc["spent_usd"] = float(doc["spent_usd"] or 0.0)
@@ -84,6 +90,9 @@ class SqlGatewayData(GatewayData):
         with self._conn() as conn:
             return conn.execute(query, params).fetchone()
 
+    async def _one_inline(self, query: str, params: dict[str, Any]) -> Any:
+        return self._one(query, params)
+
     def _write(self, query: str, params: dict[str, Any]) -> int:
         with self._tx() as conn:
             return int(conn.execute(query, params).rowcount)
@@ -104,6 +113,24 @@ class SqlGatewayData(GatewayData):
     def get_key(self, key_id: str) -> KeyRecord | None:
         row = self._one(self.q.get_key, {"id": key_id})
         return None if row is None else self._key(row)
+
+    async def aget_key(self, key_id: str) -> KeyRecord | None:
+        row = await self._aone(self.q.get_key, {"id": key_id})
+        return None if row is None else self._key(row)
+
+    async def aget_key_and_job(self, key_id: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+        row = await self._aone(self.q.get_key_and_job, {"key_id": key_id, "job_id": job_id})
+        key = None if row["id"] is None else self._key(row)
+        if row["job_data"] is None:
+            return key, None
+        job = load_job(
+            row["job_data"],
+            version=row["job_version"],
+            next_poll_at=self._dt(row["job_next_poll_at"]),
+            lease_owner=row["job_lease_owner"],
+            lease_until=self._dt(row["job_lease_until"]),
+        )
+        return key, job
 
     def list_keys(self) -> list[KeyRecord]:
         return [self._key(r) for r in self._rows(self.q.list_keys, {})]

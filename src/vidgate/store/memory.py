@@ -196,6 +196,9 @@ class MemoryStore(JobStore):
         with self._lock:
             return self._job(self._row(job_id))
 
+    async def aget(self, job_id: str) -> Job:
+        return self.get(job_id)  # in memory: nothing to wait for
+
     def get_by_idempotency_key(self, key: str) -> Job | None:
         with self._lock:
             job_id = self._by_key.get(key)

@@ -2,21 +2,24 @@
 
 Claims use ``FOR UPDATE SKIP LOCKED`` so workers never wait on or double-lease a row; saves lock the row
 (``SELECT ... FOR UPDATE``) and compare versions; migrations run under a transaction-scoped advisory lock
-so any number of processes may start at once. Connections come from a small thread-safe pool.
+so any number of processes may start at once. Connections (autocommit, rows as dicts) come from a
+``psycopg_pool.ConnectionPool``; a forked child opens its own. Inside ``async_reads`` (the gateway's
+lifespan) ``aget`` reads through an ``AsyncConnectionPool`` on the running loop: a read awaits its socket
+instead of blocking the loop or taking a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-import queue
-import threading
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
@@ -55,6 +58,7 @@ Q = queries.load("postgres")
 MIGRATION_LOCK_KEY = 0x7669646761746531  # "vidgate1": the advisory lock every migrating process takes
 
 Conn = psycopg.Connection[DictRow]
+AsyncConn = psycopg.AsyncConnection[DictRow]
 
 
 def _params(job: Job) -> dict[str, Any]:
@@ -82,16 +86,21 @@ def _redact_url(url: str) -> str:
 
 
 class PostgresStore(JobStore):
-    def __init__(self, url: str, *, migrate_on_open: bool = True, max_idle: int = 8, connect_timeout_s: int = 10):
+    def __init__(self, url: str, *, migrate_on_open: bool = True, max_size: int = 16, connect_timeout_s: int = 10):
+        """``max_size``: connections this store opens at most (callers beyond it wait for one to come free)."""
         self.url = url
-        self._max_idle = max_idle
+        self._max_size = max_size
         self._connect_timeout_s = connect_timeout_s
-        self._idle: queue.LifoQueue[Conn] = queue.LifoQueue()
         self._closed = False
-        self._lock = threading.Lock()
         self._pid = os.getpid()
-        if migrate_on_open:
-            self.migrate()
+        self._apools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool[AsyncConn]] = {}  # see async_reads
+        # One direct connection first: a wrong URL, password or host fails here with the server's own words
+        # (a pool would only keep retrying in the background until its timeout).
+        with self._connect() as conn:
+            if migrate_on_open:
+                with conn.transaction():
+                    self._migrate(conn)
+        self._pool = self._new_pool()
 
     def __repr__(self) -> str:
         return f"PostgresStore({_redact_url(self.url)!r})"
@@ -109,42 +118,77 @@ class PostgresStore(JobStore):
                 f"Check that the server runs and the --database-url is right."
             ) from exc
 
+    def _pool_options(self) -> dict[str, Any]:
+        return {
+            "kwargs": {"autocommit": True, "row_factory": dict_row, "connect_timeout": self._connect_timeout_s},
+            "min_size": 1,
+            "max_size": self._max_size,
+        }
+
+    def _new_pool(self) -> ConnectionPool[Conn]:
+        return ConnectionPool(self.url, connection_class=Conn, open=True, name="vidgate-store", **self._pool_options())
+
+    def _unavailable(self, pool: ConnectionPool[Conn] | AsyncConnectionPool[AsyncConn]) -> StoreError:
+        """Why ``pool`` gave no connection in time: the server refuses new ones (its reason), or all are busy."""
+        self._connect().close()  # raises the StoreError naming the server's reason when it is unreachable
+        return StoreError(
+            f"No PostgreSQL connection to {_redact_url(self.url)} came free within {pool.timeout:g} s: all "
+            f"{pool.max_size} are in use. Open the store with a larger max_size, or hold connections shorter."
+        )
+
     @contextmanager
     def _conn(self) -> Iterator[Conn]:
         if self._closed:
             raise StoreError(f"{self!r} is closed.")
-        conn = self._take()
+        self._after_fork()
+        pool = self._pool
+        try:
+            conn = pool.getconn()
+        except PoolTimeout:
+            raise self._unavailable(pool) from None
         try:
             yield conn
         finally:
-            self._give_back(conn)
+            pool.putconn(conn)  # the pool rolls back or replaces a connection left in a transaction or broken
 
     def _after_fork(self) -> None:
-        """In a forked child, forget the parent's connections without closing them (closing would end
-        the parent's sessions on the server)."""
+        """In a forked child, forget the parent's pools without closing them (closing would end the parent's
+        sessions on the server; psycopg never closes a connection inherited through fork) and open a new one."""
         if os.getpid() != self._pid:
             self._pid = os.getpid()
-            self._idle = queue.LifoQueue()
+            self._pool = self._new_pool()
+            self._apools = {}
 
-    def _take(self) -> Conn:
-        self._after_fork()
-        while True:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                return self._connect()
-            if not conn.closed and not conn.broken:
-                return conn
-
-    def _give_back(self, conn: Conn) -> None:
-        reusable = (
-            not conn.closed and not conn.broken and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    @asynccontextmanager
+    async def async_reads(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        if loop in self._apools:  # nested: the outer block owns the pool
+            yield
+            return
+        pool = AsyncConnectionPool(
+            self.url, connection_class=AsyncConn, open=False, name="vidgate-store-async", **self._pool_options()
         )
-        with self._lock:
-            if reusable and not self._closed and self._idle.qsize() < self._max_idle:
-                self._idle.put(conn)
-                return
-        conn.close()
+        await pool.open()
+        self._apools[loop] = pool
+        try:
+            yield
+        finally:
+            self._apools.pop(loop, None)
+            await pool.close()
+
+    async def _afetchone(self, query: str, params: dict[str, Any]) -> DictRow | None:
+        """One row, awaited on the running loop's async pool (``async_reads``); without one, on a thread."""
+        pool = self._apools.get(asyncio.get_running_loop()) if os.getpid() == self._pid else None
+        if pool is None or self._closed:
+            return await asyncio.to_thread(self._one, query, params)
+        try:
+            conn = await pool.getconn()
+        except PoolTimeout:
+            raise await asyncio.to_thread(self._unavailable, pool) from None
+        try:
+            return await (await conn.execute(query, params)).fetchone()
+        finally:
+            await pool.putconn(conn)
 
     @contextmanager
     def _tx(self) -> Iterator[Conn]:
@@ -152,23 +196,23 @@ class PostgresStore(JobStore):
             yield conn
 
     def close(self) -> None:
-        self._after_fork()
-        with self._lock:
-            self._closed = True
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                break
+        self._closed = True
+        if os.getpid() == self._pid:  # in a forked child that never used the store, the pool is the parent's
+            self._pool.close()
 
     def migrate(self) -> None:
         with self._tx() as conn:
-            conn.execute(Q.lock_migrations, {"key": MIGRATION_LOCK_KEY})
-            conn.execute(Q.create_migrations_table)
-            applied = {r["version"]: r["checksum"] for r in conn.execute(Q.applied_migrations).fetchall()}
-            for mig in migrate.pending("postgres", applied):
-                conn.execute(mig.sql.encode("utf-8"))  # no parameters: sent as one multi-statement script
-                conn.execute(Q.record_migration, {"version": mig.version, "name": mig.name, "checksum": mig.checksum})
+            self._migrate(conn)
+
+    @staticmethod
+    def _migrate(conn: Conn) -> None:
+        """Apply pending migrations inside the caller's transaction."""
+        conn.execute(Q.lock_migrations, {"key": MIGRATION_LOCK_KEY})
+        conn.execute(Q.create_migrations_table)
+        applied = {r["version"]: r["checksum"] for r in conn.execute(Q.applied_migrations).fetchall()}
+        for mig in migrate.pending("postgres", applied):
+            conn.execute(mig.sql.encode("utf-8"))  # no parameters: sent as one multi-statement script
+            conn.execute(Q.record_migration, {"version": mig.version, "name": mig.name, "checksum": mig.checksum})
 
     # ------------------------------------------------------------------ writes
 
@@ -239,6 +283,12 @@ class PostgresStore(JobStore):
 
     def get(self, job_id: str) -> Job:
         row = self._one(Q.get_job, {"id": job_id})
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return _job(row)
+
+    async def aget(self, job_id: str) -> Job:
+        row = await self._afetchone(Q.get_job, {"id": job_id})
         if row is None:
             raise JobNotFoundError(job_id)
         return _job(row)

@@ -260,6 +260,11 @@ class SqliteStore(JobStore):
             raise JobNotFoundError(job_id)
         return _job(row)
 
+    async def aget(self, job_id: str) -> Job:
+        # Inline on the loop: a primary-key read of a local WAL file takes microseconds and never waits for
+        # a writer; handing it to a thread would cost more than the read (GIL and thread switches).
+        return self.get(job_id)
+
     def get_by_idempotency_key(self, key: str) -> Job | None:
         row = self._conn().execute(Q.get_job_by_key, {"key": key}).fetchone()
         return None if row is None else _job(row)

@@ -9,6 +9,15 @@ VALUES (%(id)s, %(name)s, %(salt)s, %(secret_hash)s, %(created_at)s, %(revoked_a
 -- name: get_key
 SELECT * FROM api_keys WHERE id = %(id)s
 
+-- name: get_key_and_job
+-- A caller's key and the job it reads, in one round trip (what each poll of a video costs): the key's columns,
+-- then the job's as job_*, NULL for whichever does not exist.
+SELECT k.*, j.version AS job_version, j.next_poll_at AS job_next_poll_at, j.lease_owner AS job_lease_owner,
+       j.lease_until AS job_lease_until, j.data::text AS job_data
+FROM (SELECT 1) AS one
+LEFT JOIN api_keys AS k ON k.id = %(key_id)s
+LEFT JOIN jobs AS j ON j.id = %(job_id)s
+
 -- name: list_keys
 SELECT * FROM api_keys ORDER BY created_at, id
 
