@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,server,postgres,google]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -21,6 +21,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
@@ -56,9 +57,10 @@ benchtools:
 		exit 1; \
 	fi
 
-# `make bench` writes docs/benchmarks.md (several minutes; run it on an otherwise idle machine).
+# `make bench` writes docs/benchmarks.md and docs/benchmarks.json (one entry per floor): several minutes; run it
+# on an otherwise idle machine.
 bench: $(STAMP) benchtools
-	$(BIN)/python -m bench --out docs/benchmarks.md --json bench-results.json
+	$(BIN)/python -m bench --out docs/benchmarks.md --floors docs/benchmarks.json --json bench-results.json
 
 test: browser benchtools lint typecheck unit
 

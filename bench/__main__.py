@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=list(FULL), help="run only these benchmarks")
     parser.add_argument("--out", type=Path, help="write the Markdown report here (make bench: docs/benchmarks.md)")
     parser.add_argument("--json", type=Path, help="write the raw results here")
+    parser.add_argument("--floors", type=Path, help="write one entry per floor here (make bench: docs/benchmarks.json)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     results = run(args.only or list(FULL), args.smoke)
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    if args.floors:
+        floors = args.floors if args.floors.is_absolute() else ROOT / args.floors
+        floors.write_text(json.dumps(report.floors_json(results), indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -32,6 +32,13 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process so far (every thread), from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+
+
 def peak_rss_mb(pid: int | str = "self") -> float:
     """The highest resident set size the process has had (``VmHWM``). Not ``getrusage``: on Linux a child's
     ``ru_maxrss`` starts from its parent's size at fork and survives ``execve``."""

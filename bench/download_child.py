@@ -1,7 +1,8 @@
 """One contender of the download benchmark, in its own process: ``python -m bench.download_child '{...}'``.
 
-``who``: ``vidgate`` (``AsyncClient.download`` on Http11Transport: streamed to disk with sha256, resume
-state, sniffing and a probe of the file), ``vidgate-sync`` (``Client.download`` on httpx's transport),
+``who``: ``vidgate`` (the ``vidgate jobs download`` command, run in this process so its own time is measured
+without the interpreter's start: the asyncio engine streams to disk with sha256, resume state, sniffing
+and a probe of the file), ``vidgate-sync`` (``Client.download``, the blocking client scripts use),
 ``openai`` (``client.videos.download_content(id).write_to_file(path)``), ``litellm`` (``litellm.video_content``
 returns the bytes, written to the file) and ``curl``. Reported: seconds, bytes, the RSS before the download
 and the process's peak RSS (curl: its own peak, as a child).
@@ -24,24 +25,15 @@ def main(raw: str) -> None:
     warnings.simplefilter("ignore")
     p: dict[str, Any] = json.loads(raw)
     who, base, key, out = p["who"], p["url"] + "/openai/v1", p["api_key"], Path(p["out"])
-    if who == "vidgate":  # AsyncClient with Http11Transport, as the AsyncWorker runs it
-        import asyncio
+    if who == "vidgate":  # the shipped command: `vidgate jobs download ID --out FILE --store DB`
+        os.environ.update(p["env"])
+        from vidgate.cli import app
 
-        from vidgate.client import AsyncClient, ProviderSettings
-        from vidgate.engine.polling import PollPolicy
-        from vidgate.net.http11 import Http11Transport
-
-        settings = {"openai": ProviderSettings(base_url=p["url"] + "/openai", api_key=key)}
-
-        async def fetch() -> tuple[float, float]:
-            async with AsyncClient(providers=settings, env={}, allow_retired=True, transport=Http11Transport(),
-                                   poll_policy=PollPolicy(time_scale=1e-4)) as c:  # fmt: skip
-                job = await c.wait(await c.submit("a lighthouse", model="openai/sora-2", duration=4, size="1280x720"))
-                rss0, t0 = rss_mb(), time.monotonic()
-                await c.download(job, out)
-                return rss0, time.monotonic() - t0
-
-        rss0, seconds = asyncio.run(fetch())
+        rss0, t0 = rss_mb(), time.monotonic()
+        try:
+            app(["jobs", "download", p["job_id"], "--out", str(out), "--store", p["store"]], standalone_mode=False)
+        finally:
+            seconds = time.monotonic() - t0
         peak = peak_rss_mb()
     elif who == "vidgate-sync":  # Client on httpx's default transport
         from vidgate.client import Client, ProviderSettings

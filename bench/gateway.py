@@ -180,7 +180,14 @@ def run(seconds: float = 10, connections: int = 32) -> dict[str, Any]:
             results["bare starlette"] = wrk(f"http://127.0.0.1:{port}/v1/videos/{bodies['sqlite']['id']}",
                                             {"Authorization": "Bearer x"}, seconds, connections)  # fmt: skip
     bare_rps = results["bare starlette"]["rps"]
+    floors = {}
     for name in backends:
         results[name]["overhead_ratio"] = bare_rps / results[name]["rps"]
+        share = results[name]["rps"] / bare_rps
+        floors[f"{name}_at_least_a_third_of_bare_starlette"] = {
+            "value": round(share, 2),
+            "target": ">= 0.33x bare Starlette's requests/s",
+            "met": share >= 1 / 3,
+        }
     return {"seconds": seconds, "connections": connections, "results": results,
-            "postgresql": "postgresql" in backends}  # fmt: skip
+            "postgresql": "postgresql" in backends, "floors": floors}  # fmt: skip

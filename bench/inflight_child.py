@@ -1,10 +1,9 @@
-"""One contender of the many-jobs benchmark, in its own process: ``python -m bench.inflight_child '{...}'``.
+"""A baseline of the many-jobs benchmark, in its own process: ``python -m bench.inflight_child '{...}'``.
 
-``who``: ``vidgate`` (AsyncWorker over AsyncClient.advance with Http11Transport), ``vidgate-threads`` (the
-thread-pool Worker on httpx's default transport), ``openai`` (AsyncOpenAI().videos.retrieve loops),
-``litellm`` (litellm.avideo_status loops). vidgate submits its own ``jobs`` videos (kept in its job store);
-the baselines read the ids of the videos the parent created. Then ``checks`` status checks are made over
-them, ``concurrency`` at a time; only that phase is timed. Peak RSS covers the process's whole life.
+``who``: ``openai`` (AsyncOpenAI().videos.retrieve loops) or ``litellm`` (litellm.avideo_status loops) over the
+ids of the videos the parent created: ``checks`` status checks, ``concurrency`` at a time, after a warm-up;
+only that phase is timed. Peak RSS covers the process's whole life. (vidgate's contender is the
+``vidgate worker`` process itself, see ``bench.inflight``.)
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.common import cpu_seconds, emit, peak_rss_mb, rss_mb
-
-MODEL = "openai/sora-2"  # OpenAI-format /v1/videos, the API every contender speaks
 
 
 def measured(result: dict[str, Any], cpu0: float, t0: float, rss0: float) -> dict[str, Any]:
@@ -70,68 +67,10 @@ def baseline(p: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(main())
 
 
-def vidgate(p: dict[str, Any]) -> dict[str, Any]:
-    from vidgate.client import AsyncClient, Client, ProviderSettings
-    from vidgate.engine.async_worker import AsyncWorker
-    from vidgate.engine.polling import PollPolicy
-    from vidgate.engine.worker import Worker
-    from vidgate.net.http11 import Http11Transport
-
-    settings = {"openai": ProviderSettings(base_url=p["url"] + "/openai", api_key=p["api_key"])}
-    # every job is due again within milliseconds of its last check: the worker runs flat out
-    kwargs: dict[str, Any] = {"providers": settings, "env": {}, "allow_retired": True,
-                              "poll_policy": PollPolicy(time_scale=1e-4)}  # fmt: skip
-    jobs, checks, concurrency = p["jobs"], p["checks"], p["concurrency"]
-
-    async def submit_all(client: AsyncClient) -> None:
-        sem = asyncio.Semaphore(concurrency)
-
-        async def one(i: int) -> None:
-            async with sem:
-                await client.submit(f"a lighthouse at dawn, take {i}", model=MODEL, duration=4, size="1280x720")
-
-        await asyncio.gather(*(one(i) for i in range(jobs)))
-
-    async def run_async() -> dict[str, Any]:
-        async with AsyncClient(**kwargs, transport=Http11Transport()) as client:
-            await submit_all(client)
-            worker = AsyncWorker(client, concurrency=concurrency)
-            stop = asyncio.Event()
-
-            async def enough() -> None:
-                while worker.stats.steps < checks:
-                    await asyncio.sleep(0.005)
-                stop.set()
-
-            rss0, cpu0, t0 = rss_mb(), cpu_seconds(), time.monotonic()
-            watcher = asyncio.ensure_future(enough())
-            stats = await worker.run(stop)
-            watcher.cancel()
-            return measured({"checks": stats.steps, "errors": stats.errors}, cpu0, t0, rss0)
-
-    if p["who"] == "vidgate":
-        return asyncio.run(run_async())
-
-    with Client(**kwargs) as sync_client:
-
-        async def submit() -> None:
-            async with AsyncClient(**kwargs, store=sync_client.store) as client:
-                await submit_all(client)
-
-        asyncio.run(submit())
-        worker = Worker(sync_client, threads=p.get("threads", 16), batch=concurrency)
-        rss0, cpu0, t0 = rss_mb(), cpu_seconds(), time.monotonic()
-        while worker.stats.steps < checks:
-            worker.run_once()
-        result = measured({"checks": worker.stats.steps, "errors": worker.stats.errors}, cpu0, t0, rss0)
-        worker.close()
-    return result
-
-
 def main(raw: str) -> None:
     warnings.simplefilter("ignore")  # the Sora deprecation warnings, per call in the SDKs
     p = json.loads(raw)
-    result = vidgate(p) if p["who"].startswith("vidgate") else baseline(p)
+    result = baseline(p)
     emit({**result, "peak_rss_mb": peak_rss_mb(), "jobs": p["jobs"], "who": p["who"]})
 
 

@@ -9,7 +9,7 @@ the same scale. Strategies, one after the other on a reset emulator (the same jo
 * ``fixed 1 s`` (the openai SDK's ``create_and_poll`` default), ``fixed 5 s`` and ``fixed 10 s`` (the
   intervals in the LiteLLM and google-genai docs) — a loop of status checks, built by the same dialect;
 * ``vidgate + webhooks`` — every create carries its own ``notify_hook`` (``callback_urls``); the emulator
-  calls it when the job ends; vidgate's receiver wakes the job and an ``AsyncWorker`` fetches its status.
+  calls it when the job ends; vidgate's receiver wakes the job and an ``Worker`` fetches its status.
 
 Requests are the emulator's count of status GETs. Lag = the moment vidgate (or the loop) saw the final
 state minus the moment the emulator made it final, both on the machine's monotonic clock. Polling lags are
@@ -20,24 +20,21 @@ lags are real seconds (a callback's delivery does not scale).
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-import uvicorn
 
 from bench.common import Emulator, emulator, percentile
 from vidgate.catalog import load_catalog
 from vidgate.catalog.loader import is_retired
 from vidgate.client import AsyncClient
-from vidgate.engine.async_worker import AsyncWorker
 from vidgate.engine.hints import wake_on_hint
 from vidgate.engine.polling import PollPolicy
-from vidgate.net.http11 import Http11Transport
+from vidgate.engine.worker import Worker
+from vidgate.net.loopback import LoopbackServer
 from vidgate.store import MemoryStore
 from vidgate.types import Job, JobEvent
 from vidgate.webhooks.hints import WebhookHint
@@ -60,9 +57,9 @@ def models() -> list[tuple[str, float]]:
 
 
 def _client(emu: Emulator, scale: float, **kwargs: Any) -> AsyncClient:
-    """Every strategy's client: the same lean transport, so a loop's requests cost it little and leave on time."""
+    """Every strategy's client: the same engine and transport, so only the schedule differs."""
     return AsyncClient(base_url=emu.url, api_key=emu.api_key, env={}, poll_policy=PollPolicy(time_scale=scale),
-                       transport=Http11Transport(), **kwargs)  # fmt: skip
+                       **kwargs)  # fmt: skip
 
 
 async def _submit_all(client: AsyncClient, work: list[str]) -> list[Job]:
@@ -98,28 +95,6 @@ async def _fixed(emu: Emulator, scale: float, work: list[str], interval: float) 
     return seen
 
 
-class _Served:
-    """An ASGI app on a loopback port, in a thread (the webhook receiver)."""
-
-    def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> _Served:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.005)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
 async def _webhooks(emu: Emulator, scale: float, work: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as videos:  # the worker saves each video too
         return await _webhooks_in(emu, scale, work, videos)
@@ -136,7 +111,7 @@ async def _webhooks_in(emu: Emulator, scale: float, work: list[str], videos: str
         return receiver.notify_url(public["url"], job_id)
 
     async with _client(emu, scale, store=store, callback_urls={"relay": notify}, downloads_dir=videos) as client:
-        worker = AsyncWorker(client, concurrency=64, idle_s=1.0)
+        worker = Worker(client.engine, concurrency=64, idle_s=1.0)
         receiver.on_hint = wake_on_hint(store, client.now, client.catalog.providers, on_wake=worker.notify)
         seen: dict[str, float] = {}
         every = asyncio.Event()
@@ -148,7 +123,7 @@ async def _webhooks_in(emu: Emulator, scale: float, work: list[str], videos: str
                     every.set()
 
         client.on_event(on_event)
-        with _Served(receiver.app()) as hooks:
+        with LoopbackServer(receiver.app()) as hooks:
             public["url"] = hooks.url
             await _submit_all(client, work)
             stop = asyncio.Event()
@@ -198,12 +173,17 @@ def run(scale: float = 0.1, per_model: int = 3, only: int | None = None) -> dict
             seen = asyncio.run(strategy(emu))
             results[name] = _summarise(emu, seen, scale, len(work))
     vg, one, hooks = results["vidgate"], results["fixed 1 s"], results["vidgate + webhooks"]
+    share = vg["requests"] / one["requests"]
     floors = {
-        "requests_at_most_20pct_of_1s": vg["requests"] <= 0.2 * one["requests"],
-        "lag_p95_within_5pct_of_job_time": vg["lag_fraction_p95"] <= 0.05,
-        "webhooks_requests_per_job_at_most_2": hooks["requests_per_job"] <= 2,
-        "webhooks_lag_p95_under_0_5_s": hooks["lag_p95_real_s"] < 0.5,
-    }
+        "requests_at_most_20pct_of_1s": {"value": round(share, 3), "target": "<= 0.20x the 1 s loop's requests",
+                                         "met": share <= 0.2},
+        "lag_p95_within_5pct_of_job_time": {"value": round(vg["lag_fraction_p95"], 4), "target": "<= 0.05",
+                                            "met": vg["lag_fraction_p95"] <= 0.05},
+        "webhooks_requests_per_job_at_most_2": {"value": round(hooks["requests_per_job"], 2), "target": "<= 2",
+                                                "met": hooks["requests_per_job"] <= 2},
+        "webhooks_lag_p95_under_0_5_s": {"value": round(hooks["lag_p95_real_s"], 3), "target": "< 0.5 s",
+                                         "met": hooks["lag_p95_real_s"] < 0.5},
+    }  # fmt: skip
     return {
         "scale": scale,
         "spread": SPREAD,

@@ -6,10 +6,12 @@ with Client() as client:
 """
 
 from vidgate.catalog import Catalog, ModelSpec, Problem, check, fit, load_catalog, validate
-from vidgate.client import AsyncClient, Client, ProviderSettings, Submission
+from vidgate.client import AsyncClient, Client, ProviderSettings, Route, Submission
+from vidgate.engine.endpoints import EndpointMismatchError
 from vidgate.engine.polling import PollPolicy, next_delay
 from vidgate.errors import (
     AuthenticationError,
+    BadValueError,
     ConfigurationError,
     DownloadError,
     ImageError,
@@ -45,11 +47,13 @@ __all__ = [
     "Asset",
     "AsyncClient",
     "AuthenticationError",
+    "BadValueError",
     "Catalog",
     "Character",
     "Client",
     "ConfigurationError",
     "DownloadError",
+    "EndpointMismatchError",
     "ErrorCode",
     "ImageError",
     "ImageInput",
@@ -68,6 +72,7 @@ __all__ = [
     "ProviderSettings",
     "RateLimitError",
     "RequestError",
+    "Route",
     "Shot",
     "Submission",
     "TransportError",

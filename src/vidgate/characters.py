@@ -13,16 +13,16 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from vidgate.catalog.validate import Problem
 from vidgate.errors import ConfigurationError
-from vidgate.mentions import check_mentions, mentioned_usernames, render
+from vidgate.mentions import check_mentions, find_mentions, mentioned_usernames, render
+from vidgate.problems import Problem
 from vidgate.types import Character, Shot, VideoRequest
 
 HOME_ENV = "VIDGATE_HOME"
@@ -174,17 +174,31 @@ class CharacterRegistry:
             raise
 
 
-def apply_to_request(request: VideoRequest, registry: CharacterRegistry | None) -> tuple[VideoRequest, list[Problem]]:
+def apply_to_request(
+    request: VideoRequest, registry: CharacterRegistry | None, known: Iterable[str] | None = None
+) -> tuple[VideoRequest, list[Problem]]:
     """Resolve local names, fill the prompt template, and list every character the prompt mentions.
 
     With ``characters`` given, the prompt (or, for a storyboard, each scene) is a template for
-    ``vidgate.mentions.render``. Mentions of registry characters written literally are added to
-    ``characters`` so that ``catalog.check`` accepts them. Nothing here touches the network.
+    ``vidgate.mentions.render``. Mentions of known characters written literally are added to
+    ``characters`` so that ``catalog.check`` accepts them. ``known``: the usernames that may be mentioned
+    (default: the registry's); a character that is not among them is a problem, never sent. Nothing here
+    touches the network.
     """
     aliases = registry.aliases() if registry is not None else {}
-    known = registry.usernames() if registry is not None else set()
+    usable = set(known) if known is not None else (registry.usernames() if registry is not None else set())
     listed = [aliases.get(c.removeprefix("@"), c.removeprefix("@")) for c in request.characters]
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(
+            "characters",
+            name,
+            f"there is no character {name!r} here",
+            allowed=", ".join(sorted(usable)) or "none yet",
+            suggestion="create it first (`vidgate characters create`), or check its name (`vidgate characters list`)",
+        )
+        for name in dict.fromkeys(listed)
+        if name not in usable
+    ]
     prompt, shots = request.prompt, list(request.shots)
     if listed:
         if shots:
@@ -199,9 +213,22 @@ def apply_to_request(request: VideoRequest, registry: CharacterRegistry | None) 
             problems += found
     texts = [prompt] + [s.scene for s in shots]
     mentioned = [u for t in texts for u in mentioned_usernames(t)]
-    characters = list(dict.fromkeys(listed + [u for u in mentioned if u in known]))
+    characters = list(dict.fromkeys(listed + [u for u in mentioned if u in usable]))
     update: dict[str, Any] = {"prompt": prompt, "shots": shots, "characters": characters}
     return request.model_copy(update=update), problems
+
+
+def apply_characters(
+    request: VideoRequest, supported: bool, env: Mapping[str, str], known: Iterable[str] | None = None
+) -> tuple[VideoRequest, list[Problem]]:
+    """Fill the prompt template and resolve character names through the registry (models with characters).
+    ``known``: the usernames the caller may mention instead of the local registry's (a gateway key's own)."""
+    if not supported:
+        return request, []
+    texts = [request.prompt] + [s.scene for s in request.shots]
+    if not request.characters and not any(find_mentions(t) for t in texts):
+        return request, []
+    return apply_to_request(request, None if known is not None else CharacterRegistry.at_home(env), known)
 
 
 def request_mention_problems(request: VideoRequest) -> list[Problem]:

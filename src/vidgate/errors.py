@@ -5,6 +5,7 @@
     │   ├── ValidationError          the request breaks the model's capabilities (carries every Problem)
     │   ├── UnknownModelError        no catalog entry for that name (carries suggestions)
     │   ├── ImageError               an image input cannot be read, decoded or accepted
+    │   ├── BadValueError            an argument outside its range (a limit of 0, a negative lease...)
     │   └── ConfigurationError       something the caller must configure first
     │       └── MissingCredentialsError   names the exact environment variable to set
     ├── TransportError               the provider could not be reached (DNS, connect, reset, timeout)
@@ -27,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vidgate.catalog.validate import Problem
+    from vidgate.problems import Problem
     from vidgate.types import Job
 
 
@@ -48,9 +49,14 @@ class ValidationError(RequestError):
     def __init__(self, problems: list[Problem], model: str = "") -> None:
         self.problems = list(problems)
         self.model = model
-        lines = [f"The request for {model or 'this model'} has {len(self.problems)} problem(s):"]
+        where = f" for {model}" if model else ""
+        lines = [f"The request{where} has {len(self.problems)} problem(s):"]
         lines += [f"  - {p.explain()}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class BadValueError(RequestError, ValueError):
+    """An argument outside what the call accepts (also a ``ValueError``). The message names it and what is allowed."""
 
 
 class UnknownModelError(RequestError):
@@ -80,8 +86,12 @@ class MissingCredentialsError(ConfigurationError):
 
 
 class TransportError(VidgateError):
-    def __init__(self, provider: str, message: str) -> None:
+    """No usable answer: the host could not be reached, the connection broke, timed out, or the response's
+    framing was wrong. ``not_sent`` is True when no connection was made, so the request surely never left."""
+
+    def __init__(self, provider: str, message: str, *, not_sent: bool = False) -> None:
         self.provider = provider
+        self.not_sent = not_sent
         super().__init__(f"{provider}: {message}")
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from vidgate.catalog.validate import Problem
+from vidgate.problems import Problem
 
 SEPARATORS = frozenset(" \t\r\n")
 USERNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_])?")

@@ -186,11 +186,17 @@ class Job(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     # Durable-job bookkeeping (see vidgate.store). Never a secret: only *where* the key comes from.
+    base_url: str | None = Field(
+        default=None,
+        description="The provider host the job was created for; it is only ever sent there (None: created "
+        "before vidgate recorded endpoints)",
+    )
     credentials_ref: str | None = Field(
         default=None,
-        pattern=r"^(?:[A-Z_][A-Z0-9_]{0,127}|ambient:[a-z0-9][a-z0-9-]{0,39})$",
-        description="Where the API key comes from: an environment variable name (e.g. VIDGATE_RELAY_API_KEY) "
-        "or ambient:<kind> (e.g. ambient:google-adc); never the key itself",
+        pattern=r"^(?:[A-Z_][A-Z0-9_]{0,127}|ambient:[a-z0-9][a-z0-9-]{0,39}|key:[0-9a-f]{12})$",
+        description="Which credential the job was created with: an environment variable name (e.g. "
+        "VIDGATE_RELAY_API_KEY), ambient:<kind> (e.g. ambient:google-adc), or key:<fingerprint> for a key "
+        "given as an argument (the first 12 hex digits of its SHA-256); never the key itself",
     )
     resubmit_if_unknown: bool = Field(
         default=False,
@@ -215,6 +221,12 @@ class Job(BaseModel):
         return next((a for a in self.assets if a.kind == "video"), None)
 
     @property
+    def endpoint(self) -> str:
+        """Where the job belongs (``provider base_url credentials_ref``): only a process configured for exactly
+        this endpoint drives it. Jobs from before endpoints were recorded belong to their provider."""
+        return endpoint_key(self.provider, self.base_url, self.credentials_ref)
+
+    @property
     def done(self) -> bool:
         """Final, and for a success the video is saved: nothing left for vidgate to do."""
         if not self.status.terminal:
@@ -223,10 +235,18 @@ class Job(BaseModel):
         return self.status is not JobStatus.succeeded or video is None or video.path is not None
 
 
-class JobEvent(BaseModel):
-    """What the engine tells listeners. ``completed`` and ``failed`` fire exactly once per job."""
+def endpoint_key(provider: str, base_url: str | None, credentials_ref: str | None) -> str:
+    """The identity of an endpoint as the store filters on it: ``provider base_url credentials_ref``."""
+    if base_url is None:
+        return provider
+    return f"{provider} {base_url} {credentials_ref or '-'}"
 
-    kind: Literal["progress", "completed", "failed", "downloaded", "unknown"]
+
+class JobEvent(BaseModel):
+    """What the engine tells listeners. ``created`` fires when the job row exists (before anything is sent),
+    ``completed`` and ``failed`` exactly once per job."""
+
+    kind: Literal["created", "progress", "completed", "failed", "downloaded", "unknown"]
     job: Job
     at: datetime = Field(default_factory=utcnow)
 

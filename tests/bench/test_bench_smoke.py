@@ -43,5 +43,8 @@ def test_every_benchmark_produces_numbers() -> None:
     assert all(v > 0 for v in results["results"]["overhead"]["us_per_call"].values())
     gateway = results["results"]["gateway"]["results"]
     assert gateway["sqlite"]["rps"] > 0 and gateway["bare starlette"]["rps"] > 0 and gateway["sqlite"]["non_2xx"] == 0
+    floors = report.floors_json(results)
+    assert {f["name"].split(":")[0] for f in floors} == {"polling", "inflight", "downloads", "gateway"}
+    assert all(set(f) == {"name", "value", "target", "met"} and isinstance(f["met"], bool) for f in floors)
     text = report.render(results)
     assert text.count("## ") == 6 and "n/a" not in text.split("## 1.")[1].split("## 5.")[0]

@@ -46,7 +46,7 @@ PLAN = {
 
 def start_worker(store_url: str, env: dict[str, str], downloads: Path, n: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "vidgate", "worker", "--store", store_url, "--downloads", str(downloads),
-           "--lease", str(LEASE_S), "--threads", "6", "--batch", "12", "--idle", "0.05",
+           "--lease", str(LEASE_S), "--concurrency", "6", "--batch", "12", "--idle", "0.05",
            "--time-scale", str(SCALE), "--worker-id", f"chaos-{n}"]  # fmt: skip
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -56,12 +56,13 @@ def test_public_surface_is_pinned() -> None:
     import vidgate
 
     assert sorted(vidgate.__all__) == sorted(
-        ["Asset", "AsyncClient", "AuthenticationError", "Catalog", "Character", "Client", "ConfigurationError",
-         "DownloadError", "ErrorCode", "ImageError", "ImageInput", "ImageRole", "Job", "JobError", "JobFailedError",
-         "JobStatus", "MissingCredentialsError", "ModelSpec", "PollPolicy", "Problem", "ProtocolError",
-         "ProviderHTTPError", "ProviderServerError", "ProviderSettings", "RateLimitError", "RequestError", "Shot",
-         "Submission", "TransportError", "UnknownModelError", "ValidationError", "VideoProbe", "VideoRequest",
-         "VidgateError", "__version__", "check", "fit", "load_catalog", "next_delay", "validate"]
+        ["Asset", "AsyncClient", "AuthenticationError", "BadValueError", "Catalog", "Character", "Client",
+         "ConfigurationError", "DownloadError", "EndpointMismatchError", "ErrorCode", "ImageError", "ImageInput",
+         "ImageRole", "Job", "JobError", "JobFailedError", "JobStatus", "MissingCredentialsError", "ModelSpec",
+         "PollPolicy", "Problem", "ProtocolError", "ProviderHTTPError", "ProviderServerError", "ProviderSettings",
+         "RateLimitError", "RequestError", "Route", "Shot", "Submission", "TransportError", "UnknownModelError",
+         "ValidationError", "VideoProbe", "VideoRequest", "VidgateError", "__version__", "check", "fit",
+         "load_catalog", "next_delay", "validate"]
     )  # fmt: skip
     for name in vidgate.__all__:
         assert hasattr(vidgate, name), name

@@ -59,7 +59,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 database_url=str(home / "gateway.db"),
                 downloads_dir=str(home / "files"),
                 time_scale=SCALE,
-                worker_threads=4,
+                worker_concurrency=4,
                 sse_interval_s=0.1,
             ),
             routes=[

@@ -29,7 +29,7 @@ def gateway_config(
         "database_url": database_url or str(tmp / "gateway.db"),
         "downloads_dir": str(tmp / "files"),
         "time_scale": FAST,
-        "worker_threads": 4,
+        "worker_concurrency": 4,
         "sse_interval_s": 0.05,
         "webhook_backoff_s": [0.05, 0.1],
         **server,

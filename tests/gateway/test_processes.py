@@ -167,7 +167,7 @@ def test_replicas_and_workers_share_postgres(
     gateways = [procs.gateway(f"gateway{i}", "--config", str(config), "--database-url", url, "--no-worker")
                 for i in (1, 2)]  # fmt: skip
     workers = [procs.start(f"worker{i}", "worker", "--config", str(config), "--database-url", url, "--idle", "0.02",
-                           "--batch", "1", "--threads", "2") for i in (1, 2)]  # fmt: skip
+                           "--batch", "1", "--concurrency", "2") for i in (1, 2)]  # fmt: skip
     for gw in gateways:
         procs.wait_healthy(gw)
     ids = [create(gateways[i % 2].url, token, f"replica job {i}") for i in range(6)]

@@ -16,7 +16,8 @@ from tests.conftest import image_bytes
 from vidgate.catalog import check, load_catalog
 from vidgate.catalog.validate import assign_roles
 from vidgate.errors import AuthenticationError, ProtocolError, ProviderHTTPError, ValidationError
-from vidgate.providers import Connection, Prepared, get_dialect, run_sync
+from vidgate.net.drive import BlockingDriver
+from vidgate.providers import Connection, Prepared, get_dialect
 from vidgate.providers._openai_wire import VideoObject, mapped_size, target_size
 from vidgate.providers.openai_videos import STATUS_MAP, OpenAIVideos, OpenAIVideosOptions
 from vidgate.types import Asset, ErrorCode, JobStatus, VideoRequest
@@ -422,11 +423,11 @@ def test_retired_openai_models_are_refused_without_the_override() -> None:
     assert allowed.ok and any("retired on 2026-09-24" in w for w in allowed.warnings)
 
 
-def test_run_sync_drives_a_whole_flow() -> None:
+def test_the_blocking_driver_drives_a_whole_flow() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"id": "video_1", "object": "video", "status": "queued", "progress": 0},
                               headers={"openai-poll-after-ms": "1000"})  # fmt: skip
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        update = run_sync(client, DIALECT.submit(prepared(prompt="x", model="openai/sora-2"), OPENAI))
+        update = BlockingDriver(client).run(DIALECT.submit(prepared(prompt="x", model="openai/sora-2"), OPENAI))
     assert update.provider_task_id == "video_1" and update.poll_after == 1.0

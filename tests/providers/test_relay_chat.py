@@ -12,8 +12,9 @@ import pytest
 from vidgate.catalog import check, load_catalog
 from vidgate.catalog.validate import assign_roles
 from vidgate.errors import AuthenticationError, ProtocolError, ProviderHTTPError
-from vidgate.providers import Connection, JobUpdate, Prepared, run_sync
-from vidgate.providers._base import READ, Stream
+from vidgate.net.drive import BlockingDriver
+from vidgate.net.steps import READ, Report, Stream
+from vidgate.providers import Connection, JobUpdate, Prepared
 from vidgate.providers._chat_answer import SSEDecoder, progress, read_state, task_id, video_links
 from vidgate.providers.relay_chat import RelayChat, RelayChatOptions, all_wire_models, wire_model
 from vidgate.types import ErrorCode, JobStatus, VideoRequest
@@ -250,8 +251,8 @@ def drive_stream(
             step = flow.send(reply)
             if step is READ:
                 reply = next(pieces, b"")
-            elif isinstance(step, JobUpdate):
-                reported.append(step)
+            elif isinstance(step, Report):
+                reported.append(step.value)
                 reply = None
             else:
                 raise AssertionError(f"unexpected step {step!r}")
@@ -309,7 +310,7 @@ def test_the_chat_format_has_no_status_endpoint() -> None:
         DIALECT.status("task_1", CATALOG.resolve("sora_video2"), CONN)
 
 
-def test_run_sync_drives_a_streaming_flow_over_a_mock_transport() -> None:
+def test_the_blocking_driver_drives_a_streaming_flow_over_a_mock_transport() -> None:
     payload = sse("> 排队中", "\n> 🏃 进度 50..", "\n> 生成完成 ✅\n[在线播放▶️](https://cdn.example/v.mp4)")
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -319,7 +320,7 @@ def test_run_sync_drives_a_streaming_flow_over_a_mock_transport() -> None:
     updates: list[JobUpdate] = []
     with httpx.Client(transport=httpx.MockTransport(handler)) as http:
         flow = DIALECT.submit(prepared(prompt="x", model="sora_video2"), CONN)
-        final = run_sync(http, flow, updates.append)
+        final = BlockingDriver(http).run(flow, updates.append)
     assert [u.raw_status for u in updates] == ["排队中", "进度 50", "生成完成 ✅"]
     assert final.status is JobStatus.succeeded
 

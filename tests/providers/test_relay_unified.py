@@ -11,7 +11,8 @@ import pytest
 from vidgate.catalog import check, load_catalog
 from vidgate.catalog.validate import assign_roles
 from vidgate.errors import AuthenticationError, ProtocolError, RateLimitError
-from vidgate.providers import Connection, Prepared, run_sync
+from vidgate.net.drive import BlockingDriver
+from vidgate.providers import Connection, Prepared
 from vidgate.providers.relay_unified import STATUS_MAP, RelayOptions, RelayUnified, parse_progress
 from vidgate.types import ErrorCode, JobStatus, Shot, VideoRequest
 
@@ -235,7 +236,7 @@ def test_flows_run_through_a_transport() -> None:
         return respond(200, {"task_id": "abc:1"}) if request.method == "POST" else respond(200, SUCCESS)
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-        created = run_sync(http, DIALECT.submit(prepared(prompt="x", model="sora-2"), CONN))
-        status = run_sync(http, DIALECT.status("abc:1", CATALOG.resolve("sora-2"), CONN))
+        created = BlockingDriver(http).run(DIALECT.submit(prepared(prompt="x", model="sora-2"), CONN))
+        status = BlockingDriver(http).run(DIALECT.status("abc:1", CATALOG.resolve("sora-2"), CONN))
     assert created.provider_task_id == "abc:1" and status.status is JobStatus.succeeded
     assert [r.method for r in seen] == ["POST", "GET"]

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.steps import run_async, run_blocking
 from vidgate.emulator.render import render_mp4
-from vidgate.engine.download import DownloadExpired, download_async, download_sync
+from vidgate.engine.download import DownloadExpired, download
 from vidgate.errors import DownloadError
 
 VIDEO = render_mp4(10, 256, 144)
@@ -70,8 +71,7 @@ class Server:
 
 def fetch(server: Server, out: Path) -> tuple[object, list[float]]:
     slept: list[float] = []
-    with httpx.Client(transport=httpx.MockTransport(server)) as http:
-        got = download_sync(http, httpx.Request("GET", URL), out, "cdn", sleep=slept.append)
+    got = run_blocking(download(httpx.Request("GET", URL), out, "cdn"), httpx.MockTransport(server), sleep=slept.append)
     return got, slept
 
 
@@ -120,8 +120,8 @@ def test_html_instead_of_video_is_refused(tmp_path: Path) -> None:
     def html(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text="<html>login</html>")
 
-    with httpx.Client(transport=httpx.MockTransport(html)) as http, pytest.raises(DownloadError, match="not a video"):
-        download_sync(http, httpx.Request("GET", URL), tmp_path / "v.mp4", "cdn")
+    with pytest.raises(DownloadError, match="not a video"):
+        run_blocking(download(httpx.Request("GET", URL), tmp_path / "v.mp4", "cdn"), httpx.MockTransport(html))
     assert not list(tmp_path.iterdir())
 
 
@@ -132,8 +132,8 @@ def test_async_download_resumes_too(tmp_path: Path) -> None:
         async def no_sleep(_: float) -> None:
             return None
 
-        async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
-            return await download_async(http, httpx.Request("GET", URL), tmp_path / "a.mp4", "cdn", sleep=no_sleep)
+        steps = download(httpx.Request("GET", URL), tmp_path / "a.mp4", "cdn")
+        return await run_async(steps, httpx.MockTransport(server), sleep=no_sleep)
 
     got = asyncio.run(main())
     assert got.sha256 == SHA  # type: ignore[attr-defined]

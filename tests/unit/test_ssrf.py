@@ -16,13 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import image_bytes
+from tests.steps import run_async, run_blocking
 from vidgate.net.ssrf import (
     FetchFailed,
     FetchPolicy,
     FetchRefused,
     Hop,
-    fetch_async,
-    fetch_sync,
+    fetch,
     forbidden_reason,
     pinned_request,
     resolve_hop,
@@ -192,18 +192,18 @@ TRUST_LOOPBACK = FetchPolicy.allowing(["127.0.0.1"])
 
 
 def test_allowed_loopback_server_is_fetched(image_server: ImageServer) -> None:
-    got = fetch_sync(f"{image_server.url}/img.png", TRUST_LOOPBACK, max_bytes=10_000)
+    got = run_blocking(fetch(f"{image_server.url}/img.png", TRUST_LOOPBACK, max_bytes=10_000))
     assert got.data == PNG and got.content_type == "image/png"
 
 
 def test_the_same_server_is_refused_without_the_allow_list(image_server: ImageServer) -> None:
     with pytest.raises(FetchRefused):
-        fetch_sync(f"{image_server.url}/img.png", FetchPolicy(), max_bytes=10_000)
+        run_blocking(fetch(f"{image_server.url}/img.png", FetchPolicy(), max_bytes=10_000))
     assert image_server.hits == []
 
 
 def test_relative_redirect_on_the_allowed_host(image_server: ImageServer) -> None:
-    got = fetch_sync(f"{image_server.url}/redirect?to=/img.png", TRUST_LOOPBACK, max_bytes=10_000)
+    got = run_blocking(fetch(f"{image_server.url}/redirect?to=/img.png", TRUST_LOOPBACK, max_bytes=10_000))
     assert got.data == PNG and got.url.endswith("/img.png")
 
 
@@ -215,41 +215,41 @@ def test_relative_redirect_on_the_allowed_host(image_server: ImageServer) -> Non
 )  # fmt: skip
 def test_redirect_from_allowed_host_to_forbidden_address_is_refused(image_server: ImageServer, target: str) -> None:
     with pytest.raises(FetchRefused) as info:
-        fetch_sync(f"{image_server.url}/redirect?to={target}", TRUST_LOOPBACK, max_bytes=10_000)
+        run_blocking(fetch(f"{image_server.url}/redirect?to={target}", TRUST_LOOPBACK, max_bytes=10_000))
     assert info.value.reason.startswith("redirected to")
     assert image_server.hits == [f"/redirect?to={target}"]  # one hop, then nothing
 
 
 def test_too_many_redirects(image_server: ImageServer) -> None:
     with pytest.raises(FetchFailed) as info:
-        fetch_sync(f"{image_server.url}/loop", TRUST_LOOPBACK, max_bytes=10_000)
+        run_blocking(fetch(f"{image_server.url}/loop", TRUST_LOOPBACK, max_bytes=10_000))
     assert "redirects" in info.value.reason
 
 
 def test_size_limit_from_content_length_and_while_streaming(image_server: ImageServer) -> None:
     with pytest.raises(FetchFailed) as info:
-        fetch_sync(f"{image_server.url}/img.png", TRUST_LOOPBACK, max_bytes=10)
+        run_blocking(fetch(f"{image_server.url}/img.png", TRUST_LOOPBACK, max_bytes=10))
     assert "limit" in info.value.reason
     with pytest.raises(FetchFailed) as info:
-        fetch_sync(f"{image_server.url}/chunked.png", TRUST_LOOPBACK, max_bytes=1000)
+        run_blocking(fetch(f"{image_server.url}/chunked.png", TRUST_LOOPBACK, max_bytes=1000))
     assert "stopped reading" in info.value.reason
 
 
 def test_content_type_and_http_errors(image_server: ImageServer) -> None:
     with pytest.raises(FetchFailed, match="not an image"):
-        fetch_sync(f"{image_server.url}/page.html", TRUST_LOOPBACK, max_bytes=1000)
+        run_blocking(fetch(f"{image_server.url}/page.html", TRUST_LOOPBACK, max_bytes=1000))
     with pytest.raises(FetchFailed, match="HTTP 404"):
-        fetch_sync(f"{image_server.url}/missing.png", TRUST_LOOPBACK, max_bytes=1000)
+        run_blocking(fetch(f"{image_server.url}/missing.png", TRUST_LOOPBACK, max_bytes=1000))
 
 
 def test_async_fetch_and_redirect_refusal(image_server: ImageServer) -> None:
     async def main() -> None:
-        got = await fetch_async(f"{image_server.url}/img.png", TRUST_LOOPBACK, max_bytes=10_000)
+        got = await run_async(fetch(f"{image_server.url}/img.png", TRUST_LOOPBACK, max_bytes=10_000))
         assert got.data == PNG
         with pytest.raises(FetchRefused, match="redirected to"):
-            await fetch_async(f"{image_server.url}/redirect?to=http://169.254.169.254/", TRUST_LOOPBACK,
-                              max_bytes=10_000)  # fmt: skip
+            await run_async(fetch(f"{image_server.url}/redirect?to=http://169.254.169.254/", TRUST_LOOPBACK,
+                                  max_bytes=10_000))  # fmt: skip
         with pytest.raises(FetchRefused):
-            await fetch_async("http://[::1]:9/x.png", FetchPolicy(), max_bytes=10)
+            await run_async(fetch("http://[::1]:9/x.png", FetchPolicy(), max_bytes=10))
 
     asyncio.run(main())

@@ -2,7 +2,8 @@
 
 from vidgate.catalog.loader import Catalog, is_retired, load_catalog, sunset_warning
 from vidgate.catalog.schema import ModelSpec, ProviderSpec
-from vidgate.catalog.validate import Change, Problem, Report, check, fit, validate
+from vidgate.catalog.validate import Change, Report, check, fit, validate
+from vidgate.problems import Problem
 
 __all__ = [
     "Catalog",

@@ -42,6 +42,18 @@ class DurationSpec(BaseModel):
             return True
         return self.default is not None and abs(seconds - self.default) < 1e-6
 
+    def canonical(self, seconds: float) -> float:
+        """The allowed value ``seconds`` stands for (equal within rounding), as the catalog writes it."""
+        if self.values:
+            return next((v for v in self.values if abs(seconds - v) < 1e-6), seconds)
+        if self.min is not None and self.step:
+            k = round((seconds - self.min) / self.step)
+            return round(self.min + k * self.step, 6)
+        if self.min is not None and self.max is not None:
+            whole = float(round(seconds))
+            return min(max(whole if abs(seconds - whole) < 1e-6 else seconds, self.min), self.max)
+        return self.default if self.default is not None and abs(seconds - self.default) < 1e-6 else seconds
+
     def candidates(self) -> list[float]:
         if self.values:
             return list(self.values)

@@ -21,36 +21,12 @@ from pydantic import ValidationError as PydanticValidationError
 from vidgate.catalog.loader import is_retired, sunset_warning
 from vidgate.catalog.schema import ChoiceSpec, ModelSpec
 from vidgate.media import ImageProblem, LoadedImage, check_against_spec, load_image
+from vidgate.problems import Problem
+from vidgate.problems import show_value as _show
 from vidgate.types import ImageRole, VideoRequest
 
 STORYBOARD_TOLERANCE_S = 0.05
 _RAW_SHOT = re.compile(r"^\s*Shot\s+\d+\s*:\s*\n\s*duration\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*sec", re.M | re.I)
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str
-    value: Any
-    message: str
-    allowed: str = ""
-    suggestion: str = ""
-
-    def explain(self) -> str:
-        parts = [f"{self.field}: {_show(self.value)} — {self.message}."]
-        if self.allowed:
-            parts.append(f"Allowed: {self.allowed}.")
-        if self.suggestion:
-            parts.append(f"{self.suggestion[0].upper()}{self.suggestion[1:]}.")
-        return " ".join(parts)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "value": _show(self.value),
-            "message": self.message,
-            "allowed": self.allowed,
-            "suggestion": self.suggestion,
-        }
 
 
 @dataclass(frozen=True)
@@ -73,16 +49,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:57] + "...")
-    return str(value)
 
 
 def effective_duration(request: VideoRequest, spec: ModelSpec) -> float | None:
@@ -235,7 +201,16 @@ def _check_duration(request: VideoRequest, spec: ModelSpec, report: Report) -> f
             suggestion = f"use --duration {_show(nearest)}, or pass --fit to snap to the nearest allowed value"
         report.problems.append(Problem("duration", d, msg, allowed=ds.describe(), suggestion=suggestion))
         return None
-    return d
+    return ds.canonical(d)
+
+
+def exact(request: VideoRequest, spec: ModelSpec) -> VideoRequest:
+    """``request`` with a duration within rounding of an allowed one replaced by it: 10.0000001 is sent as 10."""
+    d = request.duration
+    if d is None or not math.isfinite(d) or not spec.duration.allows(d):
+        return request
+    canonical = spec.duration.canonical(d)
+    return request if canonical == d else request.model_copy(update={"duration": canonical})
 
 
 def _check_choice(name: str, value: str | None, choice: ChoiceSpec, spec: ModelSpec, report: Report) -> None:
@@ -516,7 +491,7 @@ def fit(request: VideoRequest, spec: ModelSpec) -> tuple[VideoRequest, list[Chan
     changes: list[Change] = []
     updates: dict[str, Any] = {}
     d = request.duration
-    if d is not None and not spec.duration.allows(d):
+    if d is not None and math.isfinite(d) and d > 0 and not spec.duration.allows(d):  # nonsense is refused, not snapped
         cands = spec.duration.candidates()
         if cands:
             new = min(cands, key=lambda c: (abs(c - d), -c))

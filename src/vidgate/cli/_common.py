@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
 from vidgate.errors import (
-    DownloadError,
     JobFailedError,
     MissingCredentialsError,
-    ProtocolError,
     ProviderHTTPError,
     RequestError,
-    TransportError,
     ValidationError,
     VidgateError,
 )
+from vidgate.store.errors import JobNotFoundError, MigrationError
 
+T = TypeVar("T")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -32,21 +34,42 @@ class Exit(IntEnum):
     """Documented exit codes (README: CLI exit codes)."""
 
     ok = 0
+    internal = 1
     invalid_request = 2
     generation_failed = 3
     provider_error = 4
 
 
+TITLES = {
+    Exit.internal: "Internal error (a bug in vidgate)",
+    Exit.invalid_request: "Invalid request (nothing was sent)",
+    Exit.generation_failed: "Generation failed",
+    Exit.provider_error: "Provider, network or store error",
+}
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine on the asyncio engine: on uvloop where it is installed (Linux, macOS), which
+    spends less CPU per request than asyncio's own loop, else on asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def exit_code_for(exc: BaseException) -> Exit:
+    """2: the caller's mistake (a bad value, a missing setting, an unknown job); 3: the generation failed;
+    4: a provider, the network or the job store failed; 1: anything else (a bug)."""
     if isinstance(exc, MissingCredentialsError):
         return Exit.provider_error
-    if isinstance(exc, RequestError):
+    if isinstance(exc, RequestError | JobNotFoundError | MigrationError):
         return Exit.invalid_request
     if isinstance(exc, JobFailedError):
         return Exit.generation_failed
-    if isinstance(exc, ProviderHTTPError | TransportError | ProtocolError | DownloadError | VidgateError):
+    if isinstance(exc, VidgateError):
         return Exit.provider_error
-    return Exit.provider_error
+    return Exit.internal
 
 
 def error_json(exc: BaseException) -> dict[str, Any]:
@@ -68,14 +91,23 @@ def fail(exc: BaseException, as_json: bool) -> NoReturn:
             json.dumps({"ok": False, "exit_code": int(code), "error": error_json(exc)}, ensure_ascii=False) + "\n"
         )
     else:
-        title = {
-            Exit.invalid_request: "Invalid request (nothing was sent)",
-            Exit.generation_failed: "Generation failed",
-            Exit.provider_error: "Provider or network error",
-        }[code]
-        err.print(f"[bold red]{title}[/]")
+        err.print(f"[bold red]{TITLES[code]}[/]")
         err.print(str(exc), markup=False)
     raise typer.Exit(int(code))
+
+
+def internal_error(exc: BaseException, log: Path) -> int:
+    """A bug: one line on stderr, the traceback in ``log`` (``vidgate --debug ...`` prints it instead)."""
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "the traceback could not be written"
+    err.print(f"[bold red]{TITLES[Exit.internal]}[/]")
+    err.print(f"{exc.__class__.__name__}: {exc}. Run the command again with `vidgate --debug ...` to see where; "
+              f"{where}. Please report it.", markup=False)  # fmt: skip
+    return int(Exit.internal)
 
 
 @contextmanager

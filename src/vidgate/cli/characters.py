@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from vidgate.characters import CharacterRegistry
-from vidgate.cli._common import Exit, err, out, reported
-from vidgate.client import Client
+from vidgate.cli._common import Exit, err, out, reported, run_async
+from vidgate.client import AsyncClient
 from vidgate.types import Character
 
 characters_app = typer.Typer(
@@ -50,10 +50,14 @@ def create(
 
             emu = stack.enter_context(EmulatorServer())
             base_url, api_key = emu.url, emu.api_key
-        client = stack.enter_context(Client(base_url=base_url, api_key=api_key))
-        character = client.create_character(
-            timestamps=timestamps, url=url, from_task=from_task, name=name, model=model, provider=provider
-        )
+
+        async def make() -> Character:
+            async with AsyncClient(base_url=base_url, api_key=api_key) as client:
+                return await client.create_character(
+                    timestamps=timestamps, url=url, from_task=from_task, name=name, model=model, provider=provider
+                )
+
+        character = run_async(make())
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, "character": character_json(character)}, ensure_ascii=False) + "\n")
         return

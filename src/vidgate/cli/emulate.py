@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -14,7 +15,7 @@ from vidgate.emulator.fault_plan import FaultPlan
 
 
 def emulate(
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    port: Annotated[int, typer.Option(help="Port to listen on", min=0, max=65535)] = 8765,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default)")] = "127.0.0.1",
     api_key: Annotated[list[str] | None, typer.Option("--api-key", help="Accepted key (repeatable)")] = None,
     queue_seconds: Annotated[float, typer.Option(help="Seconds a job waits before rendering")] = 1.0,
@@ -55,7 +56,15 @@ def emulate(
         fail_trigger=fail_trigger,
         faults=plan,
     )
+    try:  # bound before anything is announced: a busy port is an error, not a banner
+        sock = socket.create_server((host, port))
+    except OSError as exc:
+        err.print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port (or stop what "
+                  "uses it).", markup=False)  # fmt: skip
+        raise typer.Exit(2) from None
+    port = sock.getsockname()[1]
     err.print(f"vidgate emulator on http://{host}:{port}  (keys: {len(config.api_keys)}; Ctrl-C stops)")
     err.print(f"  export VIDGATE_RELAY_BASE_URL=http://{host}:{port}")
     err.print(f"  export VIDGATE_ZHIPU_BASE_URL=http://{host}:{port} VIDGATE_ZAI_BASE_URL=http://{host}:{port}")
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    server.run(sockets=[sock])

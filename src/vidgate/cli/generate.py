@@ -21,12 +21,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from vidgate.cli._common import err, out, reported
-from vidgate.client import Client
+from vidgate.cli._common import err, out, reported, run_async
+from vidgate.client import AsyncClient, Client
+from vidgate.engine.ops.run import check_output, check_timeout
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
-from vidgate.errors import JobFailedError, RequestError
+from vidgate.errors import JobFailedError, RequestError, VidgateError
 from vidgate.store import open_store
-from vidgate.types import ImageInput, ImageRole, Job, JobStatus, Shot
+from vidgate.types import ImageInput, ImageRole, Job, JobEvent, JobStatus, Shot
 
 EMULATOR_TIME_SCALE = 0.05  # the built-in emulator runs jobs 20x faster than the real provider
 _ROLE_PREFIX = re.compile(r"^(first_frame|last_frame|reference)=(.+)$", re.S)
@@ -147,7 +148,10 @@ def generate(
     character: Annotated[list[str] | None, typer.Option(help="Character username mentioned (repeatable)")] = None,
     webhook_url: Annotated[str | None, typer.Option(help="Provider callback URL")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Provider option KEY=VALUE")] = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Where to save the MP4")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Where to save the MP4 (checked before sending)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists")] = False,
     fit: Annotated[bool, typer.Option(help="Snap duration/aspect/resolution to the nearest allowed value")] = False,
     base_url: Annotated[str | None, typer.Option(help="Provider base URL (default from env)")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key (default from env)")] = None,
@@ -171,15 +175,25 @@ def generate(
         ),
     ] = None,
     detach: Annotated[
-        bool, typer.Option(help="Submit, print the job id and exit; `vidgate jobs watch` / a worker finishes it")
+        bool,
+        typer.Option(
+            help="Submit, print the job id and exit; `vidgate jobs watch` / a worker finishes it. Without "
+            "it, a create that could not be sent is cancelled, never left for a worker to send later"
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")] = False,
 ) -> None:
-    """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider."""
+    """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider.
+
+    Everything that can be checked here is checked before anything is sent (the request against the catalog,
+    --out, --timeout, the base URL). The job id is printed as soon as the job exists; on Ctrl-C vidgate says
+    how to resume or cancel it.
+    """
     started = time.monotonic()
     live = LiveProgress(enabled=not as_json and err.is_terminal)
-    plain = not as_json and not err.is_terminal
     with reported(as_json), ExitStack() as stack:
+        check_timeout(timeout)
+        check_output(out_file if out_file is not None else Path.cwd() / "video.mp4", overwrite=force or not out_file)
         fields: dict[str, Any] = {
             "model": model,
             "duration": duration,
@@ -202,44 +216,132 @@ def generate(
             policy = PollPolicy(time_scale=EMULATOR_TIME_SCALE)
             if not as_json:
                 err.print(f"Using the built-in emulator at {emu.url} (offline; jobs run 20x faster)")
-        client = stack.enter_context(
-            Client(
-                base_url=base_url,
-                api_key=api_key,
-                poll_policy=policy,
-                allow_retired=allow_retired,
-                allow_image_hosts=allow_image_host or (),
-                store=open_store(store),
-            )
-        )
         stack.callback(live.stop)
-        sub = client.prepare(prompt, fit=fit, **fields)
-        if not as_json:
-            for change in sub.changes:
-                err.print(f"[yellow]--fit changed[/] {change.explain()}")
-            for warning in sub.warnings:
-                if not warning.startswith("fit: "):
-                    err.print(f"[yellow]warning[/] {warning}")
-        last_plain: list[str] = []
-
-        def on_progress(job: Job) -> None:
-            live.on_job(job)
-            if plain:
-                line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
-                if not last_plain or last_plain[-1] != line:
-                    last_plain.append(line)
-                    err.print(line, markup=False)
-
-        job = client.send(sub, on_progress=on_progress)  # synchronous dialects report while sending
-        if detach:
-            payload = {"ok": True, "job": {"id": job.id, "status": job.status.value, "model": job.model}}
-            out.print(json.dumps(payload) if as_json else f"submitted {job.id} ({job.status.value})")
+        client = AsyncClient(
+            base_url=base_url,
+            api_key=api_key,
+            poll_policy=policy,
+            allow_retired=allow_retired,
+            allow_image_hosts=allow_image_host or (),
+            store=open_store(store),
+        )
+        run = Run(client, live, as_json=as_json, plain=not as_json and not err.is_terminal)
+        try:
+            job = run_async(run.generate(prompt, fields, fit=fit, detach=detach, timeout=timeout, out_file=out_file))
+        except KeyboardInterrupt:
+            live.stop()
+            run.interrupted()
+            raise typer.Exit(130) from None
+        except VidgateError:
+            live.stop()
+            if not detach:
+                run.gave_up()
+            raise
+        if job is None:
             return
-        on_progress(job)
-        job = client.wait(job, timeout=timeout, on_progress=on_progress)
-        if job.status is not JobStatus.succeeded:
-            raise JobFailedError(job)
-        target = out_file or Path(f"{job.id}.mp4")
-        job = client.download(job, target, on_bytes=live.on_bytes)
         live.stop()
         report(job, started, as_json)
+
+
+def _unknown_advice(job: Job) -> str:
+    return (
+        f"job {job.id}: the create may have reached the provider (its answer never came). Check the provider's "
+        f"console, then `vidgate jobs retry {job.id} --yes` (may pay twice) or `vidgate jobs cancel {job.id}`."
+    )
+
+
+class Run:
+    """One ``vidgate generate`` on the asyncio engine: check, send, follow, save."""
+
+    def __init__(self, client: AsyncClient, live: LiveProgress, *, as_json: bool, plain: bool) -> None:
+        self.client = client
+        self.live = live
+        self.as_json = as_json
+        self.plain = plain
+        self._last = ""
+        self.job_id: str | None = None
+        client.on_event(self.on_event)
+
+    def on_event(self, event: JobEvent) -> None:
+        if event.kind == "created":
+            self.job_id = event.job.id
+            if not self.as_json:
+                err.print(f"job {event.job.id} ({event.job.model})", markup=False)
+
+    def gave_up(self) -> None:
+        """A foreground run failed: a create that was never sent is cancelled (no worker sends it later)."""
+        job = self._stored()
+        if job is not None and job.status is JobStatus.pending:
+            with Client(store=self.client.store, env={}) as local:
+                local.cancel(job.id)
+            self.say(f"job {job.id}: nothing was sent to the provider, so it is cancelled (use --detach to leave a "
+                     "create for `vidgate worker` to send when the provider is reachable)")  # fmt: skip
+        elif job is not None and job.status is JobStatus.unknown:
+            self.say(_unknown_advice(job))
+
+    def say(self, text: str) -> None:
+        if not self.as_json:  # (--json: the error object on stdout carries the job)
+            err.print(text, markup=False)
+
+    def interrupted(self) -> None:
+        """Ctrl-C: say where the job stands and how to resume or cancel it."""
+        job = self._stored()
+        if job is None:
+            err.print("Interrupted before any job was created: nothing was sent.", markup=False)
+            return
+        if job.status is JobStatus.pending:
+            self.gave_up()
+        elif job.status is JobStatus.unknown:
+            err.print(f"Interrupted. {_unknown_advice(job)}", markup=False)
+        elif job.status.terminal:
+            err.print(f"Interrupted. job {job.id} is {job.status.value}: `vidgate jobs download {job.id} --out FILE`",
+                      markup=False)  # fmt: skip
+        else:
+            err.print(f"Interrupted. job {job.id} is {job.status.value} at the provider and may be billed: resume "
+                      f"with `vidgate jobs watch {job.id} --drive`, or stop it with `vidgate jobs cancel {job.id}`.",
+                      markup=False)  # fmt: skip
+
+    def _stored(self) -> Job | None:
+        if self.job_id is None:
+            return None
+        try:
+            return self.client.store.get(self.job_id)
+        except VidgateError:
+            return None
+
+    def on_progress(self, job: Job) -> None:
+        self.live.on_job(job)
+        line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
+        if self.plain and line != self._last:
+            self._last = line
+            err.print(line, markup=False)
+
+    async def generate(
+        self,
+        prompt: str,
+        fields: dict[str, Any],
+        *,
+        fit: bool,
+        detach: bool,
+        timeout: float | None,
+        out_file: Path | None,
+    ) -> Job | None:
+        async with self.client as client:
+            sub = await client.prepare(prompt, fit=fit, **fields)
+            if not self.as_json:
+                for change in sub.changes:
+                    err.print(f"[yellow]--fit changed[/] {change.explain()}")
+                for warning in sub.warnings:
+                    if not warning.startswith("fit: "):
+                        err.print(f"[yellow]warning[/] {warning}")
+            job = await client.send(sub, on_progress=self.on_progress)  # synchronous dialects report while sending
+            if detach:
+                payload = {"ok": True, "job": {"id": job.id, "status": job.status.value, "model": job.model}}
+                out.print(json.dumps(payload) if self.as_json else f"submitted {job.id} ({job.status.value})")
+                return None
+            self.on_progress(job)
+            job = await client.wait(job, timeout=timeout, on_progress=self.on_progress)
+            if job.status is not JobStatus.succeeded:
+                raise JobFailedError(job)
+            target = out_file or Path(f"{job.id}.mp4")
+            return await client.download(job, target, on_bytes=self.live.on_bytes)

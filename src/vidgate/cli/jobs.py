@@ -6,22 +6,26 @@ collected by another, after a restart too, because everything comes from the sha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
 
-from vidgate.cli._common import err, out, reported
-from vidgate.client import Client
+from vidgate.cli._common import err, out, reported, run_async
+from vidgate.client import AsyncClient
+from vidgate.engine.endpoints import describe_endpoint
 from vidgate.errors import RequestError
 from vidgate.store import open_store, timings
 from vidgate.types import Job, JobStatus
 
+T = TypeVar("T")
 jobs_app = typer.Typer(help="Jobs in the store: list, show, watch, download, cancel, retry.", no_args_is_help=True)
 
 StoreOpt = Annotated[
@@ -32,8 +36,14 @@ StoreOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")]
 
 
-def _client(store: str | None, **kwargs: Any) -> Client:
-    return Client(store=open_store(store), **kwargs)
+def _run(store: str | None, action: Callable[[AsyncClient], Awaitable[T]]) -> T:
+    """Run ``action`` on the asyncio engine, on the store's jobs (each driven at its own endpoint)."""
+
+    async def go() -> T:
+        async with AsyncClient(store=open_store(store)) as client:
+            return await action(client)
+
+    return run_async(go())
 
 
 def _summary(job: Job) -> dict[str, Any]:
@@ -45,6 +55,7 @@ def _summary(job: Job) -> dict[str, Any]:
         "raw_status": job.raw_status,
         "progress": job.progress,
         "provider_task_id": job.provider_task_id,
+        "endpoint": describe_endpoint(job.provider, job.base_url, job.credentials_ref),
         "created_at": job.created_at.isoformat(),
         "video": video.path if video else None,
         "error": job.error.model_dump(mode="json", exclude={"raw"}) if job.error else None,
@@ -60,26 +71,27 @@ def list_jobs(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest jobs (jobs waiting for your decision: --status unknown)."""
-    with reported(as_json), _client(store) as client:
-        page = client.store.list_jobs(status=status or None, provider=provider, limit=limit)
+    with reported(as_json), open_store(store) as jobs:
+        page = jobs.list_jobs(status=status or None, provider=provider, limit=limit)
         if as_json:
             sys.stdout.write(json.dumps([_summary(j) for j in page.jobs], ensure_ascii=False) + "\n")
             return
         table = Table(title=f"{len(page.jobs)} jobs")
-        for col in ("id", "model", "status", "raw", "progress", "created", "provider task"):
+        for col in ("id", "model", "status", "raw", "progress", "created", "provider task", "endpoint"):
             table.add_column(col, overflow="fold")
         for j in page.jobs:
             table.add_row(j.id, j.model, j.status.value, j.raw_status or "", f"{j.progress}%",
-                          j.created_at.strftime("%Y-%m-%d %H:%M:%S"), j.provider_task_id or "")  # fmt: skip
+                          j.created_at.strftime("%Y-%m-%d %H:%M:%S"), j.provider_task_id or "",
+                          f"{j.base_url or '-'} {j.credentials_ref or ''}".strip())  # fmt: skip
         out.print(table)
 
 
 @jobs_app.command("show")
 def show(job_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Everything about one job: request, state, assets, error, timeline and phase durations."""
-    with reported(as_json), _client(store) as client:
-        job = client.job(job_id)
-        entries = client.store.timeline(job_id)
+    with reported(as_json), open_store(store) as jobs:
+        job = jobs.get(job_id)
+        entries = jobs.timeline(job_id)
         t = timings(entries)
         body = {
             "job": job.model_dump(mode="json"),
@@ -108,21 +120,25 @@ def watch(
     timeout: Annotated[float | None, typer.Option(help="Stop watching after this many seconds")] = None,
 ) -> None:
     """Follow a job's status and progress until it is done (another process or a worker does the work)."""
-    with reported(False), _client(store) as client:
+
+    async def follow(client: AsyncClient) -> Job:
         started, last = time.monotonic(), ""
         while True:
             job = client.job(job_id)
             if drive and not job.done and client.now() >= (job.next_poll_at or client.now()):
-                job = client.advance(job)
+                job = await client.advance(job)
             line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
             if line != last:
                 err.print(line, markup=False)
                 last = line
             if job.done or (job.status is JobStatus.unknown and job.next_poll_at is None):
-                break
+                return job
             if timeout is not None and time.monotonic() - started > timeout:
                 raise typer.Exit(4)
-            time.sleep(interval)
+            await asyncio.sleep(interval)
+
+    with reported(False):
+        job = _run(store, follow)
         out.print(json.dumps(_summary(job), ensure_ascii=False))
         if job.status is not JobStatus.succeeded:
             raise typer.Exit(3)
@@ -135,34 +151,34 @@ def download(
     store: StoreOpt = None,
 ) -> None:
     """Save a finished job's video: copied when a worker already saved it, downloaded otherwise."""
-    with reported(False), _client(store) as client:
+
+    async def fetch(client: AsyncClient) -> str:
         job = client.job(job_id)
         video = job.video
         if video is not None and video.path and Path(video.path).exists():
             if out_file is not None:
                 shutil.copyfile(video.path, out_file)
-            out.print(str(out_file or video.path))
-            return
-        job = client.download(job, out_file)
+            return str(out_file or video.path)
+        job = await client.download(job, out_file)
         assert job.video is not None
-        out.print(str(job.video.path))
+        return str(job.video.path)
+
+    with reported(False):
+        out.print(_run(store, fetch))
 
 
 @jobs_app.command("cancel")
 def cancel(job_id: str, store: StoreOpt = None) -> None:
     """Cancel at the provider where it can; otherwise stop tracking the job here (already-paid work is lost)."""
-    with reported(False), _client(store) as client:
+
+    async def stop(client: AsyncClient) -> Job:
         job = client.job(job_id)
         if job.status.terminal:
             raise RequestError(f"job {job_id} is already {job.status.value}; nothing to cancel")
-        if job.provider_task_id is not None:
-            try:
-                job = client.cancel(job)
-            except RequestError:
-                job = client._core.cancel_locally(job, "cancelled in vidgate; the provider has no cancel operation")
-        else:
-            job = client._core.cancel_locally(job, "cancelled in vidgate before the provider accepted it")
-        out.print(json.dumps(_summary(job), ensure_ascii=False))
+        return await client.cancel(job)
+
+    with reported(False):
+        out.print(json.dumps(_summary(_run(store, stop)), ensure_ascii=False))
 
 
 @jobs_app.command("retry")
@@ -172,20 +188,15 @@ def retry(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: this may pay for the video again")] = False,
 ) -> None:
     """Your decision on a job: an ``unknown`` one is resubmitted; a failed/expired one becomes a new job."""
-    with reported(False), _client(store) as client:
+
+    async def again(client: AsyncClient) -> Job:
         job = client.job(job_id)
         if not yes:
             raise RequestError(
                 f"job {job_id} is {job.status.value}: retrying sends a new paid request to {job.provider}. "
                 "Check the provider's console first, then run again with --yes."
             )
-        if job.status is JobStatus.unknown:
-            job = client._core.record(job.model_copy(update={"resubmit_if_unknown": True,
-                                                             "next_poll_at": client.now()}))  # fmt: skip
-            job = client.advance(job)
-        elif job.status.terminal and job.status is not JobStatus.succeeded and job.request is not None:
-            job = client.submit(request=job.request)
-        else:
-            raise RequestError(f"job {job_id} is {job.status.value}; only unknown, failed, expired or cancelled "
-                               "jobs can be retried")  # fmt: skip
-        out.print(json.dumps(_summary(job), ensure_ascii=False))
+        return await client.retry(job)
+
+    with reported(False):
+        out.print(json.dumps(_summary(_run(store, again)), ensure_ascii=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated, Any
 
@@ -57,8 +58,8 @@ def create(
     with reported(as_json):
         if rate_limit is not None and rate_limit < 1:
             raise typer.BadParameter(f"--rate-limit must be at least 1, got {rate_limit}")
-        if budget is not None and budget < 0:
-            raise typer.BadParameter(f"--budget must be 0 or more USD, got {budget}")
+        if budget is not None and not (math.isfinite(budget) and budget >= 0):
+            raise typer.BadParameter(f"--budget must be a finite amount of USD, 0 or more; got {budget}")
         if webhook_url:
             try:
                 check_url(webhook_url, FetchPolicy())

@@ -7,16 +7,20 @@ import sys
 
 from rich.table import Table
 
-from vidgate.cli._common import out, reported
-from vidgate.client import Client
+from vidgate.cli._common import out, reported, run_async
+from vidgate.client import AsyncClient
 from vidgate.providers.remote_models import Discovery
 
 
 def remote_models(
     provider: str | None, *, as_json: bool, show_all: bool, base_url: str | None, api_key: str | None
 ) -> None:
-    with reported(as_json), Client(base_url=base_url, api_key=api_key) as client:
-        found = client.remote_models(provider)
+    async def ask() -> Discovery:
+        async with AsyncClient(base_url=base_url, api_key=api_key) as client:
+            return await client.remote_models(provider)
+
+    with reported(as_json):
+        found = run_async(ask())
     if as_json:
         sys.stdout.write(json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n")
         return

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from vidgate.cli._common import err, reported
+from vidgate.extras import require
 
 EMULATOR_TIME_SCALE = 0.05
 
@@ -25,27 +26,36 @@ def serve(
         typer.Option("--database-url", envvar="VIDGATE_DATABASE_URL", help="SQLite path or postgresql:// URL"),
     ] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no jobs here (`vidgate worker` does)")] = False,
-    worker_threads: Annotated[int | None, typer.Option(help="Jobs the embedded worker runs at once")] = None,
+    worker_concurrency: Annotated[int | None, typer.Option(help="Jobs the embedded worker runs at once")] = None,
     downloads: Annotated[Path | None, typer.Option(help="Where finished videos are kept")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="No API keys (local experiments only)")] = False,
     time_scale: Annotated[float | None, typer.Option(help="Poll faster (emulators that run jobs faster)")] = None,
     emulator: Annotated[bool, typer.Option(help="Send every job to the built-in emulator (offline demo)")] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The URL providers reach this gateway at: receive their webhooks under /hooks and send "
+            "each job's own callback URL where the provider takes one"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the gateway: OpenAI-compatible /v1/videos, relay-compatible /v2, /v1/models, SSE, /metrics."""
-    import uvicorn
-
-    from vidgate.server import Gateway, create_app, load_config
-    from vidgate.server.logs import setup_logging
-
     with reported(False), contextlib.ExitStack() as stack:
+        require("server", "vidgate serve (the gateway)")
+        import uvicorn
+
+        from vidgate.server import Gateway, create_app, load_config
+        from vidgate.server.logs import setup_logging
+
         cfg = load_config(config).with_server(
             database_url=database_url,
             worker=False if no_worker else None,
-            worker_threads=worker_threads,
+            worker_concurrency=worker_concurrency,
             downloads_dir=str(downloads) if downloads else None,
             auth=False if no_auth else None,
             time_scale=time_scale,
+            public_url=public_url,
         )
         client_options: dict[str, Any] = {}
         if emulator:
@@ -65,6 +75,10 @@ def serve(
             f"vidgate gateway on http://{host}:{port} — {gateway.store!r}, {where}, "
             f"{len(gateway.router.routes)} routes; docs at /docs"
         )
+        if gateway.callbacks is not None:
+            hooks = gateway.callbacks
+            providers = ", ".join(hooks.providers) or "no provider"
+            err.print(f"Webhooks in at {hooks.public_url}/hooks; jobs of {providers} carry their own callback URL")
         if cfg.server.auth and not gateway.data.list_keys():
             err.print("No API keys yet: create one with `vidgate keys create --name NAME`.")
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)

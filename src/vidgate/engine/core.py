@@ -1,8 +1,10 @@
-"""What ``Client``, ``AsyncClient`` and the worker share: configuration, checking and durable job bookkeeping.
+"""What every job operation shares: configuration, checking and durable job bookkeeping.
 
 No network I/O happens here. Every job change goes through the store (compare-and-set), so a job
 submitted by one process can be polled, downloaded and watched by another, and exactly one writer
 moves a job into a final state — which is when the ``completed`` / ``failed`` event fires.
+
+A job is bound to the endpoint it was created for (``vidgate.engine.endpoints``).
 """
 
 from __future__ import annotations
@@ -10,38 +12,46 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import httpx
+from pydantic import ValidationError as PydanticValidationError
 
-from vidgate import _account
 from vidgate.catalog import Catalog, ModelSpec, load_catalog
-from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, field_value, matches
+from vidgate.catalog.validate import Change, assign_roles, check, effective_duration, exact, field_value, matches
 from vidgate.catalog.validate import fit as fit_request
-from vidgate.credentials import ambient_token, fill_base_url, resolve_settings
+from vidgate.characters import apply_characters
 from vidgate.engine.budget import Budgets
+from vidgate.engine.endpoints import Endpoints, ProviderSettings, Route
 from vidgate.engine.jobs import apply_update
-from vidgate.engine.operations import EXTENSIONS
-from vidgate.engine.operations import operation as dialect_for
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
 from vidgate.errors import (
     AuthenticationError,
-    MissingCredentialsError,
     ProviderHTTPError,
     ProviderServerError,
     RateLimitError,
     TransportError,
     ValidationError,
 )
+from vidgate.net.ssrf import FetchPolicy
+from vidgate.problems import problems_of
 from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect
 from vidgate.providers._base import ChunkTransform
 from vidgate.store import JobStore, MemoryStore, StaleJobError
 from vidgate.store.errors import JobNotFoundError
-from vidgate.types import Asset, ErrorCode, Job, JobError, JobEvent, JobStatus, VideoRequest, utcnow
+from vidgate.types import (
+    Asset,
+    ErrorCode,
+    Job,
+    JobError,
+    JobEvent,
+    JobStatus,
+    VideoRequest,
+    utcnow,
+)
 
 _REQUEST_FIELDS = set(VideoRequest.model_fields)
 TRANSIENT_RETRY_S = 5.0
@@ -49,14 +59,22 @@ CREATE_RETRY_S = 10.0
 MAX_CREATE_ATTEMPTS = 5
 RECONCILE_AFTER_S = 120.0  # a crashed create is looked at again after this (dedup dialects / opted-in jobs)
 QUEUE_ALLOWANCE = 3.0  # a job may wait in the provider's queue this many deadlines before it expires
+EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
 EventListener = Callable[[JobEvent], None]
+Operation = Literal["create", "status", "download", "cancel", "remix", "delete", "list", "character", "models"]
 
 
 @dataclass(frozen=True)
-class ProviderSettings:
-    base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    settings: Mapping[str, str] = field(default_factory=dict)  # the provider's extra settings (project, region)
+class CallEvent:
+    """One exchange with a provider, for metrics: what, with whom, how long, and how it ended."""
+
+    operation: Operation
+    provider: str
+    seconds: float
+    outcome: str  # the job's status after it (creates), "ok", or the error's class name
+
+
+CallListener = Callable[[CallEvent], None]
 
 
 @dataclass
@@ -68,7 +86,8 @@ class Submission:
     connection: Connection
     warnings: list[str]
     changes: list[Change]
-    job_fields: dict[str, Any] = field(default_factory=dict)  # extra Job fields set at creation (owner, route...)
+    job_fields: dict[str, Any] = field(default_factory=dict)  # extra Job fields set at creation (owner...)
+    route: str | None = None
 
 
 class Core:
@@ -77,12 +96,13 @@ class Core:
     def __init__(
         self,
         *,
-        base_url: str | None,
-        api_key: str | None,
-        providers: Mapping[str, ProviderSettings] | None,
-        catalog: Catalog | None,
-        env: Mapping[str, str] | None,
-        allow_retired: bool,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        providers: Mapping[str, ProviderSettings] | None = None,
+        routes: Iterable[Route] = (),
+        catalog: Catalog | None = None,
+        env: Mapping[str, str] | None = None,
+        allow_retired: bool = False,
         poll_policy: PollPolicy = DEFAULT_POLICY,
         clock: Callable[[], float],
         rand: Callable[[], float],
@@ -90,20 +110,25 @@ class Core:
         downloads_dir: str | os.PathLike[str] | None = None,
         budgets: Budgets | None = None,
         callback_urls: Mapping[str, Callable[[str], str]] | None = None,
+        allow_image_hosts: Iterable[str] = (),
     ) -> None:
         self.catalog = catalog or load_catalog()
-        self.base_url = base_url
-        self.api_key = api_key
-        self.providers = dict(providers or {})
         self.env = os.environ if env is None else env
+        self.endpoints = Endpoints(
+            self.catalog, self.env, base_url=base_url, api_key=api_key, providers=providers, routes=routes
+        )
         self.allow_retired = allow_retired
         self.poll_policy = poll_policy
         self.clock = clock
         self.rand = rand
         self.store: JobStore = store if store is not None else MemoryStore()
-        self.downloads_dir = Path(downloads_dir) if downloads_dir is not None else None
+        self.downloads_dir = Path(downloads_dir).resolve() if downloads_dir is not None else None
         self.budgets = budgets or Budgets()
+        # Image URLs for models that only take bytes are downloaded through the SSRF guard; these hosts skip
+        # its address check (redirects from them are still checked).
+        self.fetch_policy = FetchPolicy.allowing(allow_image_hosts)
         self.listeners: list[EventListener] = []
+        self.call_listeners: list[CallListener] = []
         # provider name -> (job id -> the per-job callback URL sent with its create), see attach_callback
         self.callback_urls = dict(callback_urls or {})
         self._hints: dict[str, float | None] = {}  # the provider's last poll-after hint per job, seconds
@@ -119,53 +144,55 @@ class Core:
     def seconds_until(self, when: datetime | None) -> float:
         return 0.0 if when is None else max(0.0, (when - self.now()).total_seconds())
 
-    # -------------------------------------------------------------- configuration
+    # -------------------------------------------------------------- endpoints
 
-    def connection(self, spec: ModelSpec) -> Connection:
-        provider = self.catalog.provider_of(spec)
-        settings = self.providers.get(provider.name, ProviderSettings())
-        base_url = settings.base_url or self.base_url or self.env.get(provider.base_url_env) or provider.base_url
-        api_key = settings.api_key or self.api_key or self.env.get(provider.api_key_env)
-        ambient = provider.ambient_credentials if not api_key else None
-        if ambient:
-            api_key = ambient_token(ambient)  # e.g. Google Application Default Credentials, refreshed as needed
-        if not api_key:
-            raise MissingCredentialsError(provider.name, provider.api_key_env)
-        values = resolve_settings(provider, settings.settings, self.env, ambient)
-        base_url = fill_base_url(base_url, values)
-        return Connection(provider=provider, base_url=base_url, api_key=api_key, settings=values)
+    def connection(self, spec: ModelSpec, route: str | None = None) -> Connection:
+        """Where a new job of ``spec`` goes (its provider's endpoint, or ``route``'s)."""
+        return self.endpoints.connection(self.catalog.provider_of(spec), route)
 
-    def credentials_ref(self, spec: ModelSpec) -> str:
-        """Where the key comes from (an environment variable name), never the key itself."""
-        provider = self.catalog.provider_of(spec)
-        if self.env.get(provider.api_key_env) or not provider.ambient_credentials:
-            return provider.api_key_env
-        return f"ambient:{provider.ambient_credentials}"
+    def connection_for(self, job: Job) -> Connection:
+        """The connection of the endpoint ``job`` was created for (``EndpointMismatchError`` otherwise)."""
+        return self.endpoints.connection_for(job)
 
     # -------------------------------------------------------------- checking
 
     def build_request(self, prompt: str | None, request: VideoRequest | None, fields: dict[str, Any]) -> VideoRequest:
+        """The request from the caller's arguments; a wrong type is a ``ValidationError`` naming each field."""
         unknown = set(fields) - _REQUEST_FIELDS
         if unknown:
             raise TypeError(f"unknown request field(s) {sorted(unknown)}; known: {sorted(_REQUEST_FIELDS)}")
-        if request is not None:
-            return request.model_copy(update=fields) if fields else request
-        return VideoRequest(prompt=prompt or "", **fields)
+        try:
+            if request is not None:
+                return VideoRequest.model_validate({**request.model_dump(), **fields}) if fields else request
+            return VideoRequest(prompt=prompt if prompt is not None else "", **fields)
+        except PydanticValidationError as exc:
+            model = str(fields.get("model") or (request.model if request else "") or "")
+            raise ValidationError(problems_of(exc), model) from None
 
-    def prepare(self, request: VideoRequest, *, fit: bool = False, idempotency_key: str | None = None) -> Submission:
-        """Check the request (every problem at once) and resolve where it goes. No I/O."""
+    def prepare(
+        self,
+        request: VideoRequest,
+        *,
+        fit: bool = False,
+        idempotency_key: str | None = None,
+        route: str | None = None,
+        characters: Iterable[str] | None = None,
+    ) -> Submission:
+        """Check the request (every problem at once) and resolve where it goes. No I/O. ``characters``: the
+        usernames this caller may mention (default: the local registry's; the gateway passes the key's own)."""
         spec = self.catalog.resolve(request.model)
-        request, character_problems = _account.apply_characters(request, spec, self.env)
+        request, character_problems = apply_characters(request, spec.characters.supported, self.env, characters)
         changes: list[Change] = []
         if fit:
             request, changes = fit_request(request, spec)
+        request = exact(request, spec)
         dialect = get_dialect(spec.dialect)
         report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
         report.problems.extend(dialect.preflight(request, spec, report.images))
         report.problems[:0] = character_problems
         if not report.ok:
             raise ValidationError(report.problems, spec.key)
-        connection = self.connection(spec)
+        connection = self.connection(spec, route)
         prepared = Prepared(
             request=request,
             spec=spec,
@@ -174,11 +201,15 @@ class Core:
             idempotency_key=idempotency_key or uuid.uuid4().hex,
         )
         warnings = report.warnings + [f"fit: {c.explain()}" for c in changes]
-        return Submission(prepared, dialect, connection, warnings, changes)
+        return Submission(prepared, dialect, connection, warnings, changes, route=route)
 
-    def operation(self, spec: ModelSpec, op: str) -> Dialect:
-        """The dialect of ``spec`` when it speaks ``op``, else a ``ValidationError`` (see engine.operations)."""
-        return dialect_for(self, spec, op)
+    def resubmission(self, job: Job) -> Submission:
+        """The stored job's request, checked again, for the endpoint it was created for (its own key)."""
+        self.connection_for(job)  # refuse another endpoint before anything else
+        request = job.request or VideoRequest(prompt="", model=job.model)
+        sub = self.prepare(request, idempotency_key=job.idempotency_key, route=job.route)
+        self.attach_callback(sub, job.id)  # a job queued elsewhere gets this process's callback URL
+        return sub
 
     # -------------------------------------------------------------- the store
 
@@ -188,6 +219,7 @@ class Core:
         now = self.now()
         job_id = "job_" + uuid.uuid4().hex[:24]
         self.attach_callback(sub, job_id)
+        conn = sub.connection
         job = Job(
             id=job_id,
             provider=spec.provider,
@@ -195,7 +227,9 @@ class Core:
             request=sub.prepared.request,
             idempotency_key=sub.prepared.idempotency_key,
             warnings=sub.warnings,
-            credentials_ref=self.credentials_ref(spec),
+            base_url=conn.base_url,
+            credentials_ref=conn.credentials_ref,
+            route=sub.route,
             resubmit_if_unknown=resubmit_if_unknown,
             next_poll_at=now if due else None,
             created_at=now,
@@ -204,6 +238,8 @@ class Core:
         if sub.job_fields:
             job = job.model_copy(update=sub.job_fields)
         result = self.store.create(job)
+        if result.created:
+            self.emit("created", result.job)
         return self._remember(result.job), result.created
 
     def attach_callback(self, sub: Submission, job_id: str) -> None:
@@ -268,6 +304,13 @@ class Core:
         for listener in list(self.listeners):
             listener(event)
 
+    def observe(self, operation: Operation, provider: str, started: float, outcome: str) -> None:
+        """Tell the call listeners (metrics) about one exchange with a provider that began at ``started``."""
+        if self.call_listeners:
+            event = CallEvent(operation, provider, max(0.0, self.clock() - started), outcome)
+            for listener in list(self.call_listeners):
+                listener(event)
+
     def spec_of(self, job: Job) -> ModelSpec:
         return self.catalog.resolve(job.model)
 
@@ -302,9 +345,7 @@ class Core:
             code = ErrorCode.auth if isinstance(exc, AuthenticationError) else ErrorCode.invalid_request
             error = JobError(code=code, message=str(exc), retryable=False, raw=exc.body)
             return self.record(apply_update(job, JobUpdate(status=JobStatus.failed, error=error), now))
-        not_sent = isinstance(exc, RateLimitError) or (
-            isinstance(exc, TransportError) and isinstance(exc.__cause__, httpx.ConnectError)
-        )
+        not_sent = isinstance(exc, RateLimitError) or (isinstance(exc, TransportError) and exc.not_sent)
         if not_sent:
             if job.submit_attempts >= MAX_CREATE_ATTEMPTS:
                 error = JobError(code=ErrorCode.rate_limited, message=f"create refused: {exc}", retryable=True)
@@ -316,6 +357,12 @@ class Core:
             return self.record(job.model_copy(update={"status": JobStatus.pending, "error": error, "updated_at": now,
                                                       "next_poll_at": now + timedelta(seconds=wait)}))  # fmt: skip
         return self.unknown_outcome(job, exc)
+
+    def duplicate_create(self, job: Job, exc: Exception) -> Job:
+        """The provider says it already has our create (same idempotency key) but not under which task id."""
+        return self.unknown_outcome(
+            job, f"the provider already has this request ({exc}) but did not say its task id", retry=False
+        )
 
     def unknown_outcome(self, job: Job, exc: Exception | str, *, retry: bool | None = None) -> Job:
         """A create that may or may not have reached the provider. Never resubmitted blindly: a dialect that
@@ -443,13 +490,11 @@ class Core:
         """Apply a cancel's answer; a provider that only acknowledged leaves the job to the next status check."""
         return self.record(apply_update(job, update, self.now()))
 
-    def cancel_plan(self, job: Job | str) -> tuple[Job, ModelSpec, Dialect, Connection] | None:
-        """What a cancel needs, or None when there is nothing to cancel (final, or never accepted)."""
-        target = self.job(job)
-        if target.status.terminal or target.provider_task_id is None:
-            return None
-        spec = self.spec_of(target)
-        return target, spec, self.operation(spec, "cancel"), self.connection(spec)
+    def cancel_locally(self, job: Job, reason: str) -> Job:
+        """Stop tracking a job the provider cannot cancel (or never accepted); it is ``cancelled`` here."""
+        error = JobError(code=ErrorCode.cancelled, message=reason)
+        job = apply_update(job, JobUpdate(status=JobStatus.cancelled, error=error), self.now())
+        return self.record(job.model_copy(update={"next_poll_at": None}))
 
     # -------------------------------------------------------------- downloads
 
@@ -480,12 +525,6 @@ class Core:
 
     def download_started(self, job: Job, asset: Asset) -> None:
         self.store.record_event(job.id, "download_started", at=self.now(), detail={"kind": asset.kind})
-
-    def cancel_locally(self, job: Job, reason: str) -> Job:
-        """Stop tracking a job the provider cannot cancel (or never accepted); it is ``cancelled`` here."""
-        error = JobError(code=ErrorCode.cancelled, message=reason)
-        job = apply_update(job, JobUpdate(status=JobStatus.cancelled, error=error), self.now())
-        return self.record(job.model_copy(update={"next_poll_at": None}))
 
     def downloaded(self, job: Job, old: Asset, new: Asset) -> Job:
         self.store.record_event(

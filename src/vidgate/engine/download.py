@@ -1,7 +1,7 @@
 """Stream a result to disk with constant memory, resume with Range after a break, hash, sniff and probe it.
 
 The decisions (which Range to ask for, what a 200/206/416/403 means, when to give up) live in
-``Resumable``, written once; ``download_sync`` and ``download_async`` only move bytes.
+``Resumable``; ``download`` is a step generator (``vidgate.net.steps``), so both drivers run the same code.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import hashlib
 import os
 import re
 import secrets
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Any, Literal
 
 import httpx
 
-from vidgate.errors import DownloadError
+from vidgate.errors import DownloadError, TransportError
 from vidgate.media import probe_video
+from vidgate.net.steps import Flush, Steps, Write, open_stream, read_chunk, read_rest, sleep
 from vidgate.providers._base import ChunkTransform, http_error, parse_retry_after
 from vidgate.types import Asset, VideoRequest
 
@@ -72,12 +72,14 @@ class Sink:
     The part name is unique per download, so two processes (or threads) fetching the same file at once — a
     worker saving a preview while a gateway request asks for it — never write into or rename each other's part.
 
-    Writing and hashing each run on a thread of their own (both release the GIL), behind the reading: up to
-    ``DEPTH`` chunks are in flight, so the next chunk is received while the last ones are written and
-    hashed, and a chunk is written and hashed at the same time. ``size`` counts the bytes handed over; a
-    failure to write comes out of a later ``write``/``finish``.
+    Chunks are gathered into batches of about ``BATCH`` bytes (references, not copies); writing and hashing
+    each batch run on a thread of their own (both release the GIL), behind the reading, with up to ``DEPTH``
+    batches in flight. The reader only waits when that many are still being written: a finished batch is
+    collected without a wake-up of the event loop. ``size`` counts the bytes handed over; a failure to write
+    comes out of a later ``write``/``finish``.
     """
 
+    BATCH = 1 << 20
     DEPTH = 4
 
     def __init__(self, out: Path, expect: Expect = "video") -> None:
@@ -92,39 +94,38 @@ class Sink:
         self.mime: str | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidgate-download-write")
         self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidgate-download-hash")
-        self._pending: deque[tuple[Future[Any], Future[Any]]] = deque()
+        self._pending: deque[Future[Any]] = deque()
+        self._batch: list[bytes] = []
+        self._batched = 0
 
     def write(self, chunk: bytes) -> None:
-        """Hand ``chunk`` over (blocks the caller while ``DEPTH`` chunks are still being written)."""
-        while len(self._pending) >= self.DEPTH:
-            self._settle(self._pending.popleft())
+        """Hand ``chunk`` over (blocks the caller while ``DEPTH`` batches are still being written)."""
         self._hand_over(chunk)
+        while len(self._pending) > 2 * self.DEPTH:
+            self._pending.popleft().result()
 
     async def awrite(self, chunk: bytes) -> None:
         """``write`` for event loops: waits without blocking the loop."""
-        while len(self._pending) >= self.DEPTH:
-            await self._asettle(self._pending.popleft())
         self._hand_over(chunk)
+        pending = self._pending
+        while pending and pending[0].done():
+            pending.popleft().result()
+        while len(pending) > 2 * self.DEPTH:
+            await asyncio.wrap_future(pending[0])
+            pending.popleft().result()
 
     async def aflush(self) -> None:
         """``wait`` for event loops."""
+        self._submit()
         while self._pending:
-            await self._asettle(self._pending.popleft())
+            await asyncio.wrap_future(self._pending[0])
+            self._pending.popleft().result()
 
     def wait(self) -> None:
         """Until every chunk handed over is written and hashed."""
+        self._submit()
         while self._pending:
-            self._settle(self._pending.popleft())
-
-    @staticmethod
-    def _settle(pair: tuple[Future[Any], Future[Any]]) -> None:
-        for future in pair:
-            future.result()
-
-    @staticmethod
-    async def _asettle(pair: tuple[Future[Any], Future[Any]]) -> None:
-        for future in pair:
-            await asyncio.wrap_future(future)
+            self._pending.popleft().result()
 
     def _hand_over(self, chunk: bytes) -> None:
         if not chunk:
@@ -132,7 +133,17 @@ class Sink:
         if len(self._head) < 64:
             self._head += chunk[: 64 - len(self._head)]
         self.size += len(chunk)
-        self._pending.append((self._writer.submit(self._fh.write, chunk), self._hasher.submit(self._sha.update, chunk)))
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= self.BATCH:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch, self._batched = self._batch, [], 0
+        self._pending.append(self._writer.submit(self._fh.writelines, batch))
+        self._pending.append(self._hasher.submit(_hash_all, self._sha, batch))
 
     def _shutdown(self) -> None:
         self._writer.shutdown()
@@ -244,6 +255,11 @@ class Resumable:
         return "retry"
 
 
+def _hash_all(sha: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        sha.update(chunk)
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
@@ -268,48 +284,33 @@ class Downloaded:
     resumes: int = 0
 
 
-def download_sync(
-    client: httpx.Client,
+def download(
     request: httpx.Request,
     out: Path,
     provider: str,
     on_bytes: ByteProgress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
     expect: Expect = "video",
     transform: Callable[[], ChunkTransform] | None = None,
-) -> Downloaded:
+) -> Steps[Downloaded]:
+    """Stream ``request``'s body into ``out``: resumed with Range after a break, retried with backoff, hashed,
+    sniffed; the file appears (atomically) only when whole."""
     sink = Sink(out, expect)
     state = Resumable(sink, provider)
     state.ranges = transform is None
     try:
         while True:
+            yield Flush(sink)  # the bytes on disk are the bytes counted before deciding how to go on
             try:
-                response = client.send(state.request(request), stream=True)
-            except httpx.TransportError as exc:
+                response = yield from open_stream(state.request(request))
+            except TransportError as exc:
                 state.on_break(exc)
-                sleep(state.delay())
+                yield from sleep(state.delay())
                 continue
-            try:
-                if response.status_code not in (200, 206):
-                    response.read()
-                step = state.on_response(response)
-                if step == "stream":
-                    decoder = _start_decoder(transform, state)
-                    try:
-                        for chunk in response.iter_bytes():
-                            sink.write(decoder.feed(chunk) if decoder else chunk)
-                            if on_bytes:
-                                on_bytes(sink.size, state.total)
-                        if decoder:
-                            sink.write(decoder.close())
-                        step = "done" if state.complete() else state.on_break(DownloadError("short body"))
-                    except httpx.TransportError as exc:
-                        step = state.on_break(exc)
-            finally:
-                response.close()
+            step = yield from _attempt(response, state, on_bytes, transform)
             if step == "done":
                 break
-            sleep(state.delay())
+            yield from sleep(state.delay())
+        yield Flush(sink)
         sha, size = sink.finish(state.total)
     except BaseException:
         sink.abort()
@@ -317,54 +318,32 @@ def download_sync(
     return Downloaded(out, sha, size, sink.mime or "video/mp4", state.attempt, state.resumes)
 
 
-async def download_async(
-    client: httpx.AsyncClient,
-    request: httpx.Request,
-    out: Path,
-    provider: str,
-    on_bytes: ByteProgress | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    expect: Expect = "video",
-    transform: Callable[[], ChunkTransform] | None = None,
-) -> Downloaded:
-    sink = Sink(out, expect)
-    state = Resumable(sink, provider)
-    state.ranges = transform is None
+def _attempt(
+    response: httpx.Response,
+    state: Resumable,
+    on_bytes: ByteProgress | None,
+    transform: Callable[[], ChunkTransform] | None,
+) -> Steps[Next]:
+    """One response: its body streamed into the sink, or what to do instead (retry, done, an error)."""
+    if response.status_code not in (200, 206):
+        body = yield from read_rest()
+        response = httpx.Response(response.status_code, headers=response.headers, content=body,
+                                  request=response.request)  # fmt: skip
+    step = state.on_response(response)
+    if step != "stream":
+        return step
+    sink = state.sink
+    decoder = _start_decoder(transform, state)
     try:
-        while True:
-            try:
-                response = await client.send(state.request(request), stream=True)
-            except httpx.TransportError as exc:
-                state.on_break(exc)
-                await sleep(state.delay())
-                continue
-            try:
-                if response.status_code not in (200, 206):
-                    await response.aread()
-                step = state.on_response(response)
-                if step == "stream":
-                    decoder = _start_decoder(transform, state)
-                    try:
-                        async for chunk in response.aiter_bytes():
-                            await sink.awrite(decoder.feed(chunk) if decoder else chunk)
-                            if on_bytes:
-                                on_bytes(sink.size, state.total)
-                        if decoder:
-                            await sink.awrite(decoder.close())
-                        await sink.aflush()
-                        step = "done" if state.complete() else state.on_break(DownloadError("short body"))
-                    except httpx.TransportError as exc:
-                        step = state.on_break(exc)
-            finally:
-                await response.aclose()
-            if step == "done":
-                break
-            await sleep(state.delay())
-        sha, size = sink.finish(state.total)
-    except BaseException:
-        sink.abort()
-        raise
-    return Downloaded(out, sha, size, sink.mime or "video/mp4", state.attempt, state.resumes)
+        while chunk := (yield from read_chunk()):
+            yield Write(sink, decoder.feed(chunk) if decoder else chunk)
+            if on_bytes:
+                on_bytes(sink.size, state.total)
+        if decoder:
+            yield Write(sink, decoder.close())
+    except TransportError as exc:
+        return state.on_break(exc)
+    return "done" if state.complete() else state.on_break(DownloadError("short body"))
 
 
 def describe_asset(

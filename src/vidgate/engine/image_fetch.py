@@ -9,14 +9,13 @@ image: nothing reaches the provider.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
-from vidgate.catalog.validate import Problem
 from vidgate.errors import ValidationError
 from vidgate.media import ImageProblem, LoadedImage, check_against_spec, load_image, needs_fetch
-from vidgate.net.ssrf import DEFAULT_ACCEPT, FetchFailed, FetchPolicy, FetchRefused, Resolver, fetch_async, fetch_sync
-from vidgate.net.ssrf import system_resolver as _system_resolver
+from vidgate.net.ssrf import DEFAULT_ACCEPT, FetchFailed, FetchPolicy, FetchRefused, fetch
+from vidgate.net.steps import Steps
+from vidgate.problems import Problem
 from vidgate.providers import get_dialect
 from vidgate.providers._base import Prepared
 from vidgate.types import ImageInput
@@ -76,7 +75,7 @@ def _finish(prepared: Prepared, got: dict[int, bytes], problems: list[Problem]) 
     return replace(prepared, images=images)
 
 
-def fetch_images_sync(prepared: Prepared, policy: FetchPolicy, resolver: Resolver = _system_resolver) -> Prepared:
+def fetch_images(prepared: Prepared, policy: FetchPolicy) -> Steps[Prepared]:
     """``prepared`` with every URL image the model cannot take by URL replaced by its checked bytes."""
     todo = pending(prepared)
     if not todo:
@@ -87,36 +86,9 @@ def fetch_images_sync(prepared: Prepared, policy: FetchPolicy, resolver: Resolve
         img = prepared.images[i]
         assert img.url is not None
         try:
-            got[i] = fetch_sync(
-                img.url, policy, max_bytes=prepared.spec.images.max_bytes, accept=DEFAULT_ACCEPT, resolver=resolver
-            ).data
+            fetched = yield from fetch(img.url, policy, max_bytes=prepared.spec.images.max_bytes, accept=DEFAULT_ACCEPT)
         except (FetchRefused, FetchFailed) as exc:
             problems.append(_problem(img, exc))
-    return _finish(prepared, got, problems)
-
-
-async def fetch_images_async(
-    prepared: Prepared, policy: FetchPolicy, resolver: Resolver = _system_resolver
-) -> Prepared:
-    todo = pending(prepared)
-    if not todo:
-        return prepared
-    limit = prepared.spec.images.max_bytes
-
-    async def one(i: int) -> bytes | FetchRefused | FetchFailed:
-        url = prepared.images[i].url
-        assert url is not None
-        try:
-            return (await fetch_async(url, policy, max_bytes=limit, resolver=resolver)).data
-        except (FetchRefused, FetchFailed) as exc:
-            return exc
-
-    results = await asyncio.gather(*(one(i) for i in todo))
-    got: dict[int, bytes] = {}
-    problems: list[Problem] = []
-    for i, res in zip(todo, results, strict=True):
-        if isinstance(res, bytes):
-            got[i] = res
         else:
-            problems.append(_problem(prepared.images[i], res))
+            got[i] = fetched.data
     return _finish(prepared, got, problems)

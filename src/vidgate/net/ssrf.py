@@ -16,7 +16,6 @@ Used by the client for images of models that cannot take URLs; the gateway reuse
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
@@ -24,6 +23,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import httpx
+
+from vidgate.errors import TransportError
+from vidgate.net.steps import Resolve, Steps, open_stream, read_chunk
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -42,7 +44,6 @@ _METADATA = frozenset(
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _REDIRECTS = (301, 302, 303, 307, 308)
-CHUNK = 1 << 16
 
 
 class FetchRefused(Exception):
@@ -202,18 +203,26 @@ def _precheck(url: str, policy: FetchPolicy) -> tuple[httpx.URL, str, int, str |
 
 def resolve_hop(url: str, policy: FetchPolicy, resolver: Resolver = system_resolver) -> Hop:
     """Check one URL (blocking DNS) and return where to connect."""
-    parsed, host, port, literal = _precheck(url, policy)
+    steps = hop_steps(url, policy)
     try:
-        addresses = [literal] if literal else resolver(host, port)
-    except OSError as exc:
-        raise FetchFailed(url, f"cannot resolve {host}: {exc}") from None
-    return Hop(parsed, check_resolved(url, host, addresses, policy))
+        effect = next(steps)
+        while True:
+            assert isinstance(effect, Resolve)
+            try:
+                addresses = resolver(effect.host, effect.port)
+            except OSError as exc:
+                effect = steps.throw(exc)
+            else:
+                effect = steps.send(addresses)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
 
 
-async def resolve_hop_async(url: str, policy: FetchPolicy, resolver: Resolver = system_resolver) -> Hop:
+def hop_steps(url: str, policy: FetchPolicy) -> Steps[Hop]:
+    """Check one URL: its shape, then every address its host resolves to; where to connect."""
     parsed, host, port, literal = _precheck(url, policy)
     try:
-        addresses = [literal] if literal else await asyncio.to_thread(resolver, host, port)
+        addresses = [literal] if literal else (yield Resolve(host, port))
     except OSError as exc:
         raise FetchFailed(url, f"cannot resolve {host}: {exc}") from None
     return Hop(parsed, check_resolved(url, host, addresses, policy))
@@ -226,7 +235,9 @@ def pinned_request(hop: Hop, policy: FetchPolicy) -> httpx.Request:
     if url.userinfo:
         host_header = host_header.split("@", 1)[1]
     headers = {"Host": host_header, "User-Agent": policy.user_agent, "Accept": "image/*"}
-    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    extensions: dict[str, object] = {"timeout": httpx.Timeout(policy.timeout).as_dict()}
+    if url.scheme == "https":
+        extensions["sni_hostname"] = url.host
     return httpx.Request("GET", url.copy_with(host=hop.address), headers=headers, extensions=extensions)
 
 
@@ -269,82 +280,30 @@ class _Body:
 DEFAULT_ACCEPT = ("image/", "application/octet-stream", "binary/octet-stream")
 
 
-def fetch_sync(
-    url: str,
-    policy: FetchPolicy,
-    *,
-    max_bytes: int | None,
-    accept: tuple[str, ...] = DEFAULT_ACCEPT,
-    resolver: Resolver = system_resolver,
-    transport: httpx.BaseTransport | None = None,
-) -> Fetched:
-    """Fetch ``url`` through the guard (blocking)."""
+def fetch(
+    url: str, policy: FetchPolicy, *, max_bytes: int | None, accept: tuple[str, ...] = DEFAULT_ACCEPT
+) -> Steps[Fetched]:
+    """Fetch ``url`` through the guard: every hop checked, the connection pinned, the body capped."""
     current = url
-    with httpx.Client(trust_env=False, follow_redirects=False, timeout=policy.timeout, transport=transport) as http:
-        for hop_no in range(policy.max_redirects + 1):
-            hop = _hop(url, current, hop_no, lambda u: resolve_hop(u, policy, resolver))
-            try:
-                response = http.send(pinned_request(hop, policy), stream=True)
-                try:
-                    nxt = _redirect(current, response)
-                    if nxt is not None:
-                        current = nxt
-                        continue
-                    mime = _check_head(current, response, max_bytes, accept)
-                    body = _Body(current, max_bytes)
-                    for chunk in response.iter_bytes(CHUNK):
-                        body.add(chunk)
-                    return Fetched(current, b"".join(body.parts), mime)
-                finally:
-                    response.close()
-            except httpx.HTTPError as exc:
-                raise FetchFailed(current, f"{exc.__class__.__name__}: {exc}") from None
+    for hop_no in range(policy.max_redirects + 1):
+        try:
+            hop = yield from hop_steps(current, policy)
+        except FetchRefused as exc:
+            raise _redirected(url, current, hop_no, exc) from None
+        try:
+            response = yield from open_stream(pinned_request(hop, policy), guarded=True)
+            nxt = _redirect(current, response)
+            if nxt is not None:
+                current = nxt
+                continue
+            mime = _check_head(current, response, max_bytes, accept)
+            body = _Body(current, max_bytes)
+            while chunk := (yield from read_chunk()):
+                body.add(chunk)
+            return Fetched(current, b"".join(body.parts), mime)
+        except TransportError as exc:
+            raise FetchFailed(current, str(exc)) from None
     raise FetchFailed(url, f"more than {policy.max_redirects} redirects")
-
-
-async def fetch_async(
-    url: str,
-    policy: FetchPolicy,
-    *,
-    max_bytes: int | None,
-    accept: tuple[str, ...] = DEFAULT_ACCEPT,
-    resolver: Resolver = system_resolver,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> Fetched:
-    """Fetch ``url`` through the guard (asyncio)."""
-    current = url
-    async with httpx.AsyncClient(
-        trust_env=False, follow_redirects=False, timeout=policy.timeout, transport=transport
-    ) as http:
-        for hop_no in range(policy.max_redirects + 1):
-            try:
-                hop = await resolve_hop_async(current, policy, resolver)
-            except FetchRefused as exc:
-                raise _redirected(url, current, hop_no, exc) from None
-            try:
-                response = await http.send(pinned_request(hop, policy), stream=True)
-                try:
-                    nxt = _redirect(current, response)
-                    if nxt is not None:
-                        current = nxt
-                        continue
-                    mime = _check_head(current, response, max_bytes, accept)
-                    body = _Body(current, max_bytes)
-                    async for chunk in response.aiter_bytes(CHUNK):
-                        body.add(chunk)
-                    return Fetched(current, b"".join(body.parts), mime)
-                finally:
-                    await response.aclose()
-            except httpx.HTTPError as exc:
-                raise FetchFailed(current, f"{exc.__class__.__name__}: {exc}") from None
-    raise FetchFailed(url, f"more than {policy.max_redirects} redirects")
-
-
-def _hop(url: str, current: str, hop_no: int, resolve: Callable[[str], Hop]) -> Hop:
-    try:
-        return resolve(current)
-    except FetchRefused as exc:
-        raise _redirected(url, current, hop_no, exc) from None
 
 
 def _redirected(url: str, current: str, hop_no: int, exc: FetchRefused) -> FetchRefused:

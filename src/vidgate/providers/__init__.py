@@ -1,6 +1,6 @@
 """Wire dialects. Each module speaks one protocol, sans-IO; this registry maps catalog names to them."""
 
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, run_async, run_sync
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared
 from vidgate.providers.google_interactions import GoogleInteractions
 from vidgate.providers.google_veo_legacy import GoogleVeoLegacy
 from vidgate.providers.google_vertex import GoogleVertexVeo
@@ -38,6 +38,4 @@ __all__ = [
     "JobUpdate",
     "Prepared",
     "get_dialect",
-    "run_async",
-    "run_sync",
 ]

@@ -5,17 +5,12 @@ A dialect turns a checked request into ``httpx.Request`` objects and ``httpx.Res
 and receives responses, so multi-step protocols (upload, then create) and one-shot ones share one
 shape, and ``Client`` / ``AsyncClient`` drive the same code.
 
-Long-lived answers (a synchronous generation, server-sent events) use three more steps; a flow that uses
-any of them is a ``StepFlow`` (every ``Flow`` is one that never does):
-
-* ``Stream(request)``: send it and receive the ``httpx.Response`` with its body *unread*;
-* ``READ``: receive the next chunk of that body as ``bytes`` (``b""`` once it has ended);
-* a ``JobUpdate``: an intermediate report (progress, status, task id) that the driver hands to its
-  ``on_update`` callback before resuming the flow with ``None``. The flow's *return value* stays the
-  one final update, so a dialect whose submit answers with the finished video simply returns a
-  terminal ``JobUpdate`` and leaves nothing to poll.
-
-Use them through ``send``, ``open_stream``, ``read_chunk``, ``read_rest`` and ``report`` with ``yield from``.
+Long-lived answers (a synchronous generation, server-sent events) use more of the effects of
+``vidgate.net.steps``; a flow that uses any of them is a ``StepFlow`` (every ``Flow`` is one that never does):
+``Stream(request)`` (the response with its body unread), ``READ`` (the next chunk of that body) and
+``report(update)``: an intermediate ``JobUpdate`` (progress, status, task id) that the job operation running
+the flow applies to the job. The flow's *return value* stays the one final update, so a dialect whose submit
+answers with the finished video simply returns a terminal ``JobUpdate`` and leaves nothing to poll.
 """
 
 from __future__ import annotations
@@ -23,16 +18,15 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from vidgate.catalog.schema import ModelSpec, ProviderSpec
-from vidgate.catalog.validate import Problem
 from vidgate.characters import CharacterRequest
 from vidgate.errors import (
     AuthenticationError,
@@ -42,10 +36,18 @@ from vidgate.errors import (
     RateLimitError,
 )
 from vidgate.media import LoadedImage
+from vidgate.net.steps import Report, Steps
+from vidgate.problems import Problem
 from vidgate.types import Asset, Character, ImageRole, JobError, JobStatus, VideoRequest
 
 T = TypeVar("T")
 Flow = Generator[httpx.Request, httpx.Response, T]
+StepFlow = Steps[T]
+
+
+def report(update: JobUpdate) -> StepFlow[None]:
+    """Hand an intermediate update to the operation running the flow (it applies it to the job)."""
+    yield Report(update)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Connection:
     base_url: str
     api_key: str = field(repr=False)
     settings: Mapping[str, str] = field(default_factory=dict)  # ProviderSpec.settings resolved (project, region)
+    credentials_ref: str = ""  # where the key came from (an env var name...), recorded on jobs; never the key
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -125,6 +128,9 @@ class Dialect:
         raise NotImplementedError
 
     operations: ClassVar[frozenset[str]] = frozenset()  # extra flows this dialect speaks: remix, list, delete
+    # True when each create may carry its own callback URL that the provider POSTs to, unsigned (the relay's
+    # notify_hook): vidgate then sends an unguessable per-job URL (see vidgate.engine.callbacks).
+    per_job_callback: ClassVar[bool] = False
     # True when the provider deduplicates creates by the idempotency key we send (e.g. Zhipu's request_id):
     # a create whose outcome is unknown may then be sent again safely.
     dedups_creates: ClassVar[bool] = False
@@ -192,155 +198,6 @@ class Dialect:
         headers["Content-Type"] = "application/json"
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")
         return httpx.Request(method, conn.url(path), headers=headers, content=content)
-
-
-@dataclass(frozen=True)
-class Stream:
-    """A step: send ``request`` and resume the flow with the response, its body unread (then yield ``READ``)."""
-
-    request: httpx.Request
-
-
-class ReadChunk:
-    """A step: resume the flow with the next chunk of the open streaming body, ``b""`` once it has ended."""
-
-    def __repr__(self) -> str:
-        return "READ"
-
-
-READ = ReadChunk()
-Step = httpx.Request | Stream | ReadChunk | JobUpdate
-StepFlow = Generator[Step, httpx.Response | bytes | None, T]
-UpdateCallback = Callable[[JobUpdate], None]
-
-
-def send(request: httpx.Request) -> StepFlow[httpx.Response]:
-    """``response = yield from send(request)`` inside a StepFlow: a plain request, body read."""
-    response = yield request
-    assert isinstance(response, httpx.Response)
-    return response
-
-
-def open_stream(request: httpx.Request) -> StepFlow[httpx.Response]:
-    """``response = yield from open_stream(request)``: the response with its body still unread."""
-    response = yield Stream(request)
-    assert isinstance(response, httpx.Response)
-    return response
-
-
-def read_chunk() -> StepFlow[bytes]:
-    """The next chunk of the open streaming body; ``b""`` once it has ended."""
-    chunk = yield READ
-    assert isinstance(chunk, bytes)
-    return chunk
-
-
-def read_rest(limit: int = 1 << 20) -> StepFlow[bytes]:
-    """The rest of the open streaming body (at most ``limit`` bytes are kept), e.g. to report an HTTP error."""
-    parts: list[bytes] = []
-    size = 0
-    while chunk := (yield from read_chunk()):
-        if size < limit:
-            parts.append(chunk[: limit - size])
-            size += len(parts[-1])
-    return b"".join(parts)
-
-
-def report(update: JobUpdate) -> StepFlow[None]:
-    """Hand an intermediate update to the driver's ``on_update`` callback."""
-    yield update
-
-
-def run_sync(client: httpx.Client, flow: Flow[T] | StepFlow[T], on_update: UpdateCallback | None = None) -> T:
-    """Drive a flow with a blocking client. ``on_update`` receives the flow's intermediate updates."""
-    from vidgate.errors import TransportError
-
-    steps = cast("StepFlow[T]", flow)
-    streaming: httpx.Response | None = None
-    chunks: Iterator[bytes] | None = None
-    try:
-        step = next(steps)
-        while True:
-            reply: httpx.Response | bytes | None = None
-            if isinstance(step, JobUpdate):
-                if on_update is not None:
-                    on_update(step)
-            elif isinstance(step, ReadChunk):
-                if streaming is None or chunks is None:
-                    raise RuntimeError("a flow yielded READ without an open Stream")
-                try:
-                    reply = next(chunks, b"")
-                except httpx.TransportError as exc:
-                    raise TransportError(_host(streaming.request), f"{exc.__class__.__name__}: {exc}") from exc
-            else:
-                if streaming is not None:
-                    streaming.close()
-                    streaming = chunks = None
-                request = step.request if isinstance(step, Stream) else step
-                try:
-                    if isinstance(step, Stream):
-                        streaming = reply = client.send(request, stream=True)
-                        chunks = streaming.iter_bytes()
-                    else:
-                        reply = client.send(request)
-                        reply.read()
-                except httpx.TransportError as exc:
-                    raise TransportError(_host(request), f"{exc.__class__.__name__}: {exc}") from exc
-            step = steps.send(reply)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        if streaming is not None:
-            streaming.close()
-
-
-async def run_async(
-    client: httpx.AsyncClient, flow: Flow[T] | StepFlow[T], on_update: UpdateCallback | None = None
-) -> T:
-    """Drive a flow with an async client. ``on_update`` receives the flow's intermediate updates."""
-    from vidgate.errors import TransportError
-
-    steps = cast("StepFlow[T]", flow)
-    streaming: httpx.Response | None = None
-    chunks: AsyncIterator[bytes] | None = None
-    try:
-        step = next(steps)
-        while True:
-            reply: httpx.Response | bytes | None = None
-            if isinstance(step, JobUpdate):
-                if on_update is not None:
-                    on_update(step)
-            elif isinstance(step, ReadChunk):
-                if streaming is None or chunks is None:
-                    raise RuntimeError("a flow yielded READ without an open Stream")
-                try:
-                    reply = await anext(chunks, b"")
-                except httpx.TransportError as exc:
-                    raise TransportError(_host(streaming.request), f"{exc.__class__.__name__}: {exc}") from exc
-            else:
-                if streaming is not None:
-                    await streaming.aclose()
-                    streaming = chunks = None
-                request = step.request if isinstance(step, Stream) else step
-                try:
-                    if isinstance(step, Stream):
-                        streaming = reply = await client.send(request, stream=True)
-                        chunks = streaming.aiter_bytes()
-                    else:
-                        reply = await client.send(request)
-                        await reply.aread()
-                except httpx.TransportError as exc:
-                    raise TransportError(_host(request), f"{exc.__class__.__name__}: {exc}") from exc
-            step = steps.send(reply)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        if streaming is not None:
-            await streaming.aclose()
-
-
-def _host(request: httpx.Request) -> str:
-    return request.url.host or "provider"
 
 
 # ---------------------------------------------------------------- shared response helpers

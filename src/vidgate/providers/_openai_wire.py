@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidgate.catalog.schema import ModelSpec
-from vidgate.catalog.validate import Problem
 from vidgate.errors import ProtocolError
+from vidgate.problems import Problem
 from vidgate.types import VideoRequest
 
 # ---------------------------------------------------------------- the video object (with relay drift)

@@ -20,9 +20,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidgate.catalog.schema import ModelSpec
-from vidgate.catalog.validate import Problem, assign_roles
+from vidgate.catalog.validate import assign_roles
 from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage
+from vidgate.problems import Problem
 from vidgate.providers._base import (
     ChunkTransform,
     Connection,

@@ -15,9 +15,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidgate.catalog.schema import ModelSpec
-from vidgate.catalog.validate import Problem
 from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage
+from vidgate.problems import Problem
 from vidgate.providers._base import ChunkTransform, Connection, Dialect, Flow, JobUpdate, Prepared, raise_for_status
 from vidgate.providers._google import (
     RpcStatus,

@@ -35,10 +35,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidgate.catalog.schema import ModelSpec
-from vidgate.catalog.validate import Problem, effective_duration
+from vidgate.catalog.validate import effective_duration
 from vidgate.errors import ProtocolError
 from vidgate.errors import ValidationError as RequestValidationError
 from vidgate.media import LoadedImage, fitted, needs_fetch
+from vidgate.problems import Problem
 from vidgate.providers._base import (
     Connection,
     Dialect,

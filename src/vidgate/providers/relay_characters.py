@@ -19,9 +19,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
-from vidgate.catalog.validate import Problem
 from vidgate.characters import CharacterRequest, character_problems
 from vidgate.errors import ProtocolError, ProviderHTTPError
+from vidgate.problems import Problem
 from vidgate.providers._base import Connection, Dialect, Flow, error_details, json_body, raise_for_status
 from vidgate.types import Character
 

@@ -38,6 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 from vidgate.catalog.schema import ModelSpec
 from vidgate.errors import ProtocolError, ProviderHTTPError
 from vidgate.media import encode_for_json
+from vidgate.net.steps import open_stream, read_chunk, read_rest, send
 from vidgate.providers._base import (
     Connection,
     Dialect,
@@ -48,12 +49,8 @@ from vidgate.providers._base import (
     error_details,
     http_error,
     json_body,
-    open_stream,
     raise_for_status,
-    read_chunk,
-    read_rest,
     report,
-    send,
 )
 from vidgate.providers._chat_answer import (
     ChatCompletion,

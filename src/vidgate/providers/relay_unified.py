@@ -12,10 +12,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidgate.catalog.schema import ModelSpec
-from vidgate.catalog.validate import Problem
 from vidgate.characters import CharacterRequest
 from vidgate.errors import ProtocolError, ProviderHTTPError
 from vidgate.media import encode_for_json
+from vidgate.problems import Problem
 from vidgate.providers import relay_characters
 from vidgate.providers._base import (
     Connection,
@@ -151,6 +151,7 @@ def output_urls(data: _TaskData | None) -> list[str]:
 class RelayUnified(Dialect):
     name = "relay-unified"
     Options = RelayOptions
+    per_job_callback = True  # notify_hook: a URL per create, POSTed to without a signature
 
     def create_body(self, prepared: Prepared) -> dict[str, Any]:
         req, spec = prepared.request, prepared.spec

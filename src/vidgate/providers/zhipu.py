@@ -17,7 +17,6 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidgate.catalog.schema import ModelSpec
-from vidgate.catalog.validate import Problem
 from vidgate.errors import (
     AuthenticationError,
     ContentPolicyError,
@@ -27,6 +26,7 @@ from vidgate.errors import (
     RateLimitError,
 )
 from vidgate.media import LoadedImage, encode_for_json
+from vidgate.problems import Problem
 from vidgate.providers._base import (
     Connection,
     Dialect,

@@ -16,6 +16,7 @@ SSE format and the OpenAPI document (``/openapi.json``, docs at ``/docs``) are t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -55,11 +56,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start:
-            gw.start()
+            await gw.start()
         try:
             async with gw.store.async_reads():  # reads on this loop await the database (JobStore.aget)
                 yield
         finally:
+            await gw.stop()
             if gateway is None:  # we built it, we close it
                 gw.close()
 
@@ -76,6 +78,10 @@ def create_app(
     # options (prefix, tags and responses are given where they are declared), so their routes are complete.
     for module in (routes_characters, routes_openai, routes_relay, routes_ops):  # characters before /{video_id}
         app.router.routes.extend(module.router.routes)
+    if gw.callbacks is not None:  # webhooks in: POST /hooks/relay/{job_id}/{token}, /hooks/openai, /hooks/gemini
+        app.router.routes.extend(gw.callbacks.receiver.routes())
+        for name in ("vidgate.access", "uvicorn.access"):
+            logging.getLogger(name).addFilter(gw.callbacks.receiver.log_filter())
     for router in routers:
         app.include_router(router)
     for plugin in plugins:

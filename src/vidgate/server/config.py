@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vidgate.errors import ConfigurationError
+from vidgate.store import HOME_ENV
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -51,7 +53,7 @@ class ServerSettings(BaseModel):
     downloads_dir: str | None = Field(None, description="Where finished videos are kept (default $VIDGATE_HOME/files)")
     auth: bool = Field(True, description="Require a gateway API key on every /v1 and /v2 call")
     worker: bool = Field(True, description="Run a worker inside the gateway process")
-    worker_threads: int = Field(8, ge=1, le=256)
+    worker_concurrency: int = Field(64, ge=1, le=4096, description="Jobs the embedded worker steps at once")
     worker_lease_s: float = Field(60.0, gt=0)
     time_scale: float = Field(1.0, gt=0, description="Poll faster against an emulator that runs jobs faster")
     cors_origins: list[str] = Field(default_factory=list)
@@ -61,6 +63,11 @@ class ServerSettings(BaseModel):
         "VIDGATE_GATEWAY_SECRET",
         description="Env var with the gateway secret (signs file links and derives webhook signing secrets); "
         "without it one is generated in $VIDGATE_HOME/gateway-secret (set it for replicas)",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The URL providers reach this gateway at: webhooks in are received under /hooks and new jobs "
+        "carry their own callback URL where the provider takes one (polling stays the safety net)",
     )
     allow_hosts: list[str] = Field(
         default_factory=list, description="Hosts that skip the SSRF address check (image URLs, callbacks)"
@@ -113,6 +120,12 @@ class GatewayConfig(BaseModel):
         """A copy with some server settings replaced (command-line flags win over the file)."""
         given = {k: v for k, v in changes.items() if v is not None}
         return self.model_copy(update={"server": self.server.model_copy(update=given)})
+
+
+def default_downloads(env: Mapping[str, str]) -> Path:
+    """Where a gateway keeps finished videos unless told: ``$VIDGATE_HOME/files``."""
+    home = env.get(HOME_ENV)
+    return (Path(home).expanduser() if home else Path.home() / ".vidgate") / "files"
 
 
 def load_config(path: str | os.PathLike[str] | None) -> GatewayConfig:

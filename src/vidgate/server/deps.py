@@ -7,11 +7,8 @@ from typing import Annotated, NamedTuple
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from vidgate.net.ssrf import FetchFailed, FetchRefused
-from vidgate.server.errors import APIError
 from vidgate.server.gateway import Gateway
 from vidgate.server.tenants import Principal
-from vidgate.server.webhooks_out import check_url
 from vidgate.types import Job, VideoRequest
 
 # Dependencies are coroutines: FastAPI runs a plain ``def`` dependency on a worker thread, and a thread hop
@@ -77,25 +74,12 @@ PrincipalDep = Annotated[Principal, Depends(GatewayKey())]
 VideoDep = Annotated[VideoRead, Depends(GatewayKeyAndVideo("video_id"))]  # routes with a {video_id}
 
 
-def check_request_urls(gw: Gateway, request: VideoRequest, image_param: str) -> None:
+async def check_request_urls(gw: Gateway, request: VideoRequest, image_param: str) -> None:
     """Refuse image and character URLs that point at private networks before anything is stored or sent."""
     urls = [(image_param, i.source) for i in request.images if isinstance(i.source, str)]
     character_url = request.options.get("character_url")
     if isinstance(character_url, str):
         urls.append(("character_url", character_url))
     for param, url in urls:
-        if not url.lower().startswith(("http://", "https://")):
-            continue
-        try:
-            check_url(url, gw.policy)
-        except FetchRefused as exc:
-            raise APIError(
-                400,
-                f"The URL {url[:200]} is refused: {exc.reason}. Use a public http(s) URL or upload the file.",
-                param=param,
-                code="invalid_url",
-            ) from None
-        except FetchFailed as exc:
-            raise APIError(
-                400, f"The URL {url[:200]} cannot be used: {exc.reason}.", param=param, code="invalid_url"
-            ) from None
+        if url.lower().startswith(("http://", "https://")):
+            await gw.check_url(url, param, what=f"The URL {url[:200]}")

@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
 from vidgate.errors import DownloadError
@@ -55,9 +54,8 @@ async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
             code="not_found",
         )
     if asset.path is None:
-        client = gw.client_for(job)
         try:
-            job = await run_in_threadpool(client.download, job, None, variant=asset.kind)
+            job = await gw.client.download(job, None, variant=asset.kind)
         except DownloadError as exc:
             raise APIError(
                 404, f"The {variant} of '{job.id}' could not be fetched: {exc}", param="variant", code="not_found"

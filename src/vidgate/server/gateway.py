@@ -6,38 +6,34 @@ created through one replica is read, streamed, downloaded or deleted through any
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from vidgate.catalog import Catalog, load_catalog
-from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
+from vidgate.engine.callbacks import wire_callbacks
+from vidgate.engine.core import CallEvent
 from vidgate.engine.worker import Worker
-from vidgate.errors import ProviderHTTPError, TransportError, ValidationError, VidgateError
-from vidgate.net.ssrf import FetchPolicy, FetchRefused
+from vidgate.errors import ProviderHTTPError, TransportError, VidgateError
+from vidgate.net.ssrf import FetchFailed, FetchPolicy, FetchRefused, hop_steps
 from vidgate.providers import get_dialect
-from vidgate.server.config import GatewayConfig
+from vidgate.server.config import GatewayConfig, default_downloads
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.metrics import Metrics
-from vidgate.server.routing import RouteClient, RoutedClient, Router
+from vidgate.server.routing import Router, gateway_client
 from vidgate.server.signing import Signer, load_gateway_secret
 from vidgate.server.submit import Pricing, Submitter, refused_for_sure
 from vidgate.server.tenants import ANONYMOUS, Principal, averify, averify_with_job, rate_check
-from vidgate.server.webhooks_out import Dispatcher, check_url, new_delivery
-from vidgate.store import HOME_ENV, JobNotFoundError, JobStore, open_store
+from vidgate.server.webhooks_out import Dispatcher, new_delivery
+from vidgate.store import JobNotFoundError, JobStore, open_store
 from vidgate.store.gateway import GatewayData, gateway_data
 from vidgate.types import Job, VideoRequest, utcnow
 
 log = logging.getLogger("vidgate.server")
-
-
-def default_downloads(env: Mapping[str, str]) -> Path:
-    home = env.get(HOME_ENV)
-    return (Path(home).expanduser() if home else Path.home() / ".vidgate") / "files"
 
 
 class Gateway:
@@ -61,71 +57,72 @@ class Gateway:
         self.downloads_dir = Path(s.downloads_dir) if s.downloads_dir else default_downloads(self.env)
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         self.policy = FetchPolicy.allowing(s.allow_hosts)
-        poll: PollPolicy = DEFAULT_POLICY if s.time_scale == 1.0 else PollPolicy(time_scale=s.time_scale)
-        self.client_kwargs: dict[str, Any] = {
-            "store": self.store,
-            "downloads_dir": self.downloads_dir,
-            "poll_policy": poll,
-            "allow_image_hosts": s.allow_hosts,
-            **(client_options or {}),
-        }
-        self.router = Router(
-            self.config, catalog=self.catalog, env=self.env, client_kwargs=self.client_kwargs, metrics=self.metrics
-        )
+        self.router = Router(self.config, catalog=self.catalog, env=self.env)
         self.signer = Signer(load_gateway_secret(self.env, s.secret_env))
+        self.callbacks = (
+            wire_callbacks(
+                self.store, self.catalog, public_url=s.public_url, notify_key=self.signer.notify_key(), env=self.env
+            )
+            if s.public_url
+            else None
+        )
+        options = dict(client_options or {})
+        if self.callbacks is not None:
+            options.setdefault("callback_urls", self.callbacks.callback_urls())
+        self.client = gateway_client(self.config, self.store, self.catalog, self.env, self.downloads_dir, **options)
+        self.client.on_call(self._observe)
         self.submitter = Submitter(
+            self.client,
             self.router,
             self.data,
             Pricing(self.config.prices),
             on_fallback=lambda a, b: self.metrics.fallbacks.labels(a, b).inc(),
         )
         self.dispatcher = Dispatcher(self.store, self.data, self.signer, s, self.policy, self.metrics)
-        self._worker: Worker | None = None
-        self._worker_client: RoutedClient | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.worker: Worker | None = None
+        self._worker_task: asyncio.Task[Any] | None = None
+        self._stop = asyncio.Event()
         self.started = False
+
+    def _observe(self, call: CallEvent) -> None:
+        m = self.metrics
+        m.provider_latency.labels(call.provider, call.operation).observe(call.seconds)
+        if call.operation == "status":
+            m.polls.labels(call.provider).inc()
+        elif call.operation == "create":
+            m.submits.labels(call.provider, call.outcome).inc()
 
     # -------------------------------------------------------------- lifecycle
 
-    def start(self) -> None:
-        """Start the webhook dispatcher and, unless ``worker = false``, an embedded worker."""
+    async def start(self) -> None:
+        """Start the webhook dispatcher and, unless ``worker = false``, an embedded worker on this event loop."""
         if self.started:
             return
         self.started = True
         self.dispatcher.start()
         s = self.config.server
         if s.worker:
-            self._worker_client = self.worker_client()
-            self._worker = Worker(
-                self._worker_client,
+            self._stop = asyncio.Event()
+            self.worker = Worker(
+                self.client.engine,
                 lease_s=s.worker_lease_s,
-                threads=s.worker_threads,
+                concurrency=s.worker_concurrency,
                 idle_s=min(1.0, max(0.02, 0.5 * s.time_scale)),
             )
-            t = threading.Thread(
-                target=self._worker.run, args=(self._stop,), name="vidgate-gateway-worker", daemon=True
-            )
-            t.start()
-            self._threads.append(t)
+            if self.callbacks is not None:
+                self.callbacks.wakers.callbacks.append(self.worker.notify)
+            self._worker_task = asyncio.ensure_future(self.worker.run(self._stop))
 
-    def worker_client(self) -> RoutedClient:
-        """A client that runs any job of this store through its own route (what ``vidgate worker`` uses)."""
-        router = Router(
-            self.config, catalog=self.catalog, env=self.env, client_kwargs=self.client_kwargs, metrics=self.metrics
-        )
-        return RoutedClient(router, **self.client_kwargs)
+    async def stop(self) -> None:
+        """Stop the embedded worker (its steps under way finish) and close the provider connections."""
+        self._stop.set()
+        if self._worker_task is not None:
+            await self._worker_task
+            self._worker_task = None
+        await self.client.aclose()
 
     def close(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=30)
-        if self._worker is not None:
-            self._worker.close()
-        if self._worker_client is not None:
-            self._worker_client.close()
         self.dispatcher.stop()
-        self.router.close()
         self.store.close()
 
     # -------------------------------------------------------------- tenants
@@ -180,20 +177,18 @@ class Gateway:
 
     # -------------------------------------------------------------- jobs
 
-    def check_callback(self, url: str, param: str) -> None:
+    async def check_url(self, url: str, param: str, what: str = "The callback URL") -> None:
+        """Refuse a URL the gateway must never call (loopback, private, metadata...) with a 400 naming ``param``."""
         try:
-            check_url(url, self.policy)
+            await self.client.engine.run(hop_steps(url, self.policy))
         except FetchRefused as exc:
             raise APIError(
-                400,
-                f"The callback URL is refused: {exc.reason}. Use a public http(s) URL.",
-                param=param,
-                code="invalid_url",
+                400, f"{what} is refused: {exc.reason}. Use a public http(s) URL.", param=param, code="invalid_url"
             ) from None
-        except Exception as exc:
-            raise APIError(400, f"The callback URL cannot be used: {exc}.", param=param, code="invalid_url") from None
+        except FetchFailed as exc:
+            raise APIError(400, f"{what} cannot be used: {exc.reason}.", param=param, code="invalid_url") from None
 
-    def submit(
+    async def submit(
         self,
         principal: Principal,
         request: VideoRequest,
@@ -204,9 +199,9 @@ class Gateway:
     ) -> Job:
         """Rate limit, SSRF-check URLs, then create through the routes; register webhooks for the job."""
         if callback_url:
-            self.check_callback(callback_url, callback_param)
+            await self.check_url(callback_url, callback_param)
         self.check_rate(principal)
-        job = self.submitter.submit(principal, request, idempotency_key)
+        job = await self.submitter.submit(principal, request, idempotency_key)
         urls = [u for u in (callback_url, principal.webhook_url) if u]
         existing = {d.url for d in self.data.list_deliveries(job_id=job.id)}
         now = utcnow()
@@ -230,19 +225,15 @@ class Gateway:
             return None
         return job if job.owner == owner else None
 
-    def client_for(self, job: Job) -> RouteClient:
-        return self.router.client_for(job)
-
-    def remix(self, principal: Principal, job_id: str, prompt: str) -> Job:
+    async def remix(self, principal: Principal, job_id: str, prompt: str) -> Job:
         """A new video from a finished one; rate-limited and charged like a create (the same length)."""
         source = self.job(principal, job_id)
         self.check_rate(principal)
-        client = self.client_for(source)
         spec = self.catalog.resolve(source.model)
         request = (source.request or VideoRequest(prompt=prompt, model=spec.key)).model_copy(update={"prompt": prompt})
         cost = self.submitter.charge(principal, request, spec)
         try:
-            return client.remix(source, prompt)
+            return await self.client.remix(source, prompt)
         except VidgateError as exc:
             if cost and principal.record is not None and (exc.job is None or refused_for_sure(exc)):
                 self.data.refund(principal.record.id, cost)  # nothing was made
@@ -250,19 +241,11 @@ class Gateway:
                 return exc.job  # recorded failed or unknown: the video object says which
             raise
 
-    def cancel(self, principal: Principal, job_id: str) -> Job:
-        job = self.job(principal, job_id)
-        if job.status.terminal:
-            return job
-        client = self.client_for(job)
-        if job.provider_task_id is not None:
-            try:
-                return client.cancel(job)
-            except ValidationError:
-                pass  # the provider has no cancel: stop tracking it here
-        return client._core.cancel_locally(job, "cancelled through the gateway; the provider may still finish it")
+    async def cancel(self, principal: Principal, job_id: str) -> Job:
+        """At the provider where it can cancel, otherwise here (the provider may still finish it)."""
+        return await self.client.cancel(self.job(principal, job_id))
 
-    def delete(self, principal: Principal, job_id: str) -> None:
+    async def delete(self, principal: Principal, job_id: str) -> None:
         """Remove a final job: the provider's copy where its protocol allows, the files, the row."""
         job = self.job(principal, job_id)
         if not job.status.terminal:
@@ -273,11 +256,10 @@ class Gateway:
                 param="video_id",
                 code="invalid_value",
             )
-        client = self.client_for(job)
         spec = self.catalog.resolve(job.model)
         if job.provider_task_id is not None and "delete" in get_dialect(spec.dialect).operations:
             try:
-                client.delete(job)
+                await self.client.delete(job)
             except VidgateError as exc:  # the gateway's copy goes anyway; the provider's expires on its own
                 log.warning("provider delete of %s failed: %s", job.id, exc)
         for asset in job.assets:

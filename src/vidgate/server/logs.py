@@ -1,8 +1,9 @@
 """Structured logs (one JSON object per line) with secrets redacted before anything is written.
 
 Redacted wherever they appear in a message or a field: gateway API keys (``vg_<id>_<secret>`` keeps only
-its public id), ``Bearer`` tokens, ``api_key=`` / ``signature=`` query values, and every secret value the
-gateway knows (the provider keys its routes read from the environment).
+its public id), ``Bearer`` tokens, ``api_key=`` / ``signature=`` query values, the token of per-job callback
+URLs (``/hooks/relay/{job}/{token}``), and every secret value the gateway knows (the provider keys its routes
+read from the environment).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _PATTERNS = [
     ("bearer", re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
     ("=", re.compile(r"(?i)\b(api[_-]?key|signature|token|secret|password)=([^&\s\"']+)"), r"\1=[redacted]"),
     ("whsec_", re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_[redacted]"),
+    # a per-job callback URL's last segment is its credential: /hooks/relay/{job_id}/{token}
+    ("/hooks/", re.compile(r"(/hooks/[a-z0-9_-]+/[^/\s\"'?]+/)[^/\s\"'?]+"), r"\1[redacted]"),
 ]
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

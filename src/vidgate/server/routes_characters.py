@@ -12,14 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from vidgate.net.ssrf import FetchFailed, FetchRefused
 from vidgate.server.bodies import CharacterCreate, body_schema, parse_model, read_body
 from vidgate.server.deps import GatewayDep, PrincipalDep
 from vidgate.server.errors import APIError, not_found
 from vidgate.server.gateway import Gateway
 from vidgate.server.responses import JSONResponse
 from vidgate.server.tenants import Principal
-from vidgate.server.webhooks_out import check_url
 from vidgate.store.gateway import StoredCharacter
 from vidgate.types import Character, utcnow
 
@@ -43,7 +41,7 @@ def character_json(c: Character) -> dict[str, Any]:
     }
 
 
-def _create(gw: Gateway, principal: Principal, body: CharacterCreate) -> Character:
+async def _create(gw: Gateway, principal: Principal, body: CharacterCreate) -> Character:
     if (body.url is None) == (body.from_task is None):
         raise APIError(
             400,
@@ -53,10 +51,7 @@ def _create(gw: Gateway, principal: Principal, body: CharacterCreate) -> Charact
             code="invalid_value",
         )
     if body.url is not None:
-        try:
-            check_url(body.url, gw.policy)
-        except (FetchRefused, FetchFailed) as exc:
-            raise APIError(400, f"The URL is refused: {exc.reason}.", param="url", code="invalid_url") from None
+        await gw.check_url(body.url, "url", what="The URL")
     source = gw.job(principal, body.from_task) if body.from_task else None
     if source is not None:
         spec = gw.catalog.resolve(source.model)
@@ -67,12 +62,17 @@ def _create(gw: Gateway, principal: Principal, body: CharacterCreate) -> Charact
         if not able:
             raise APIError(400, "No model this gateway serves makes characters.", param="model", code="unsupported")
         spec = able[0]
-    route = next((r for r in gw.router.routes.values() if gw.router.serves(r, spec)), None)
+    route = gw.router.route_for(spec)
     if route is None:
         raise APIError(400, f"This gateway has no route for {spec.key}.", param="model", code="model_not_found")
-    client = gw.client_for(source) if source is not None else route.client
-    character = client.create_character(
-        timestamps=body.timestamps, url=body.url, from_task=source, name=body.name, model=spec.key, save=False
+    character = await gw.client.create_character(
+        timestamps=body.timestamps,
+        url=body.url,
+        from_task=source,
+        name=body.name,
+        model=spec.key,
+        save=False,
+        route=route.name,
     )
     gw.data.save_character(StoredCharacter(character.id, principal.key_id, utcnow(), character.model_dump_json()))
     return character
@@ -90,7 +90,7 @@ async def create_character(request: Request, gw: GatewayDep, principal: Principa
             code="unsupported_parameter",
         )
     body: CharacterCreate = parse_model(CharacterCreate, fields)
-    character = await run_in_threadpool(_create, gw, principal, body)
+    character = await _create(gw, principal, body)
     return JSONResponse(character_json(character))
 
 

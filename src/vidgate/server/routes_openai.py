@@ -137,10 +137,8 @@ async def create_video(
         raise from_vidgate(exc) from None
     except ValueError as exc:  # e.g. an image source the request model refuses
         raise APIError(400, str(exc), code="invalid_value") from None
-    check_request_urls(gw, video_request, "input_reference")
-    job = await run_in_threadpool(
-        gw.submit, principal, video_request, idempotency_key=idempotency_key, callback_url=callback
-    )
+    await check_request_urls(gw, video_request, "input_reference")
+    job = await gw.submit(principal, video_request, idempotency_key=idempotency_key, callback_url=callback)
     return respond(gw, request, job)
 
 
@@ -204,7 +202,7 @@ async def retrieve_video(video_id: str, request: Request, read: VideoDep) -> JSO
 
 @router.delete("/{video_id}", summary="Delete a finished video", responses=ERRORS)
 async def delete_video(video_id: str, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    await run_in_threadpool(gw.delete, principal, video_id)
+    await gw.delete(principal, video_id)
     return JSONResponse({"id": video_id, "object": "video.deleted", "deleted": True})
 
 
@@ -234,7 +232,7 @@ async def remix_video(video_id: str, request: Request, gw: GatewayDep, principal
         raise APIError(400, "A remix takes only a prompt.", param=next(iter(uploads)), code="unknown_parameter")
     body: OpenAIRemix = parse_model(OpenAIRemix, fields)
     check_prompt(body.prompt, gw.config.server.max_prompt_chars)
-    job = await run_in_threadpool(gw.remix, principal, video_id, body.prompt)
+    job = await gw.remix(principal, video_id, body.prompt)
     return respond(gw, request, job)
 
 
@@ -244,7 +242,7 @@ async def remix_video(video_id: str, request: Request, gw: GatewayDep, principal
     responses={200: VIDEO_EXAMPLE, **ERRORS},
 )
 async def cancel_video(video_id: str, request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
-    job = await run_in_threadpool(gw.cancel, principal, video_id)
+    job = await gw.cancel(principal, video_id)
     return respond(gw, request, job)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
@@ -43,10 +42,10 @@ async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep)
         raise from_vidgate(exc, {}) from None
     except ValueError as exc:
         raise APIError(400, str(exc), code="invalid_value") from None
-    check_request_urls(gw, video_request, "images")
+    await check_request_urls(gw, video_request, "images")
     idem = request.headers.get("idempotency-key")
-    job = await run_in_threadpool(
-        gw.submit, principal, video_request, idempotency_key=idem, callback_url=hook, callback_param="notify_hook"
+    job = await gw.submit(
+        principal, video_request, idempotency_key=idem, callback_url=hook, callback_param="notify_hook"
     )
     return JSONResponse({"task_id": job.id})
 

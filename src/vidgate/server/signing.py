@@ -52,6 +52,10 @@ class Signer:
         """The Standard Webhooks secret (``whsec_...``) deliveries for ``owner`` are signed with."""
         return SECRET_PREFIX + base64.b64encode(self._mac("webhook", owner)).decode("ascii")
 
+    def notify_key(self) -> str:
+        """The key of the per-job callback URLs' tokens (``vidgate.engine.callbacks``): every replica's is the same."""
+        return self._mac("notify", "per-job callbacks").hex()
+
     def file_query(self, job_id: str, variant: str, ttl_s: int, now: float | None = None) -> str:
         expires = int((now or time.time()) + ttl_s)
         sig = base64.urlsafe_b64encode(self._mac("file", f"{job_id}|{variant}|{expires}")).decode().rstrip("=")

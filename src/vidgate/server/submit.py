@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from vidgate.catalog import ModelSpec
 from vidgate.catalog.validate import effective_duration
+from vidgate.client import AsyncClient
 from vidgate.errors import MissingCredentialsError, ProviderHTTPError, TransportError, ValidationError
 from vidgate.server.errors import APIError
 from vidgate.server.routing import Candidate, Router
@@ -63,7 +64,15 @@ class Pricing:
 
 
 class Submitter:
-    def __init__(self, router: Router, data: GatewayData, pricing: Pricing, on_fallback: Callable[[str, str], None]):
+    def __init__(
+        self,
+        client: AsyncClient,
+        router: Router,
+        data: GatewayData,
+        pricing: Pricing,
+        on_fallback: Callable[[str, str], None],
+    ) -> None:
+        self.client = client
         self.router = router
         self.data = data
         self.pricing = pricing
@@ -97,7 +106,7 @@ class Submitter:
             )
         return cost
 
-    def submit(self, principal: Principal, request: VideoRequest, idempotency_key: str | None) -> Job:
+    async def submit(self, principal: Principal, request: VideoRequest, idempotency_key: str | None) -> Job:
         candidates = self.router.candidates(request.model)
         base_key = f"{principal.key_id}:{idempotency_key}" if idempotency_key else None
         first_error: Exception | None = None
@@ -105,14 +114,14 @@ class Submitter:
         for index, cand in enumerate(candidates):
             key = None if base_key is None else base_key + (f"#{index}" if index else "")
             if key is not None:
-                existing = self.router.routes[cand.route.name].client.store.get_by_idempotency_key(key)
+                existing = self.client.store.get_by_idempotency_key(key)
                 if existing is not None:
                     if created_then_refused(existing):
                         last_job = existing
                         continue
                     return existing
             try:
-                job, refused = self._attempt(principal, request, cand, key, fallback=index > 0)
+                job, refused = await self._attempt(principal, request, cand, key, fallback=index > 0)
             except (ValidationError, MissingCredentialsError) as exc:
                 if index == 0 and isinstance(exc, ValidationError):
                     raise  # the caller's own request does not fit the model they asked for
@@ -137,26 +146,23 @@ class Submitter:
         assert first_error is not None
         raise first_error
 
-    def _attempt(
+    async def _attempt(
         self, principal: Principal, request: VideoRequest, cand: Candidate, key: str | None, *, fallback: bool
     ) -> tuple[Job, bool]:
         """The job after one create (and whether the provider refused it for sure)."""
-        client = cand.route.client
-        self.router.check_credentials(cand.route, cand.spec)
-        sub = client.prepare(request=request.model_copy(update={"model": cand.spec.key}))
+        sub = await self.client.prepare(request=request.model_copy(update={"model": cand.spec.key}),
+                                        route=cand.route.name)  # fmt: skip
         if key is not None:
             sub.prepared = dataclasses.replace(sub.prepared, idempotency_key=key)
-        sub.job_fields = {"owner": principal.key_id, "route": cand.route.name}
-        if cand.route.config.api_key_env:
-            sub.job_fields["credentials_ref"] = cand.route.config.api_key_env
+        sub.job_fields = {"owner": principal.key_id}
         if fallback:
             sub.warnings = [*sub.warnings, f"served by route {cand.route.name} ({cand.spec.key}) after a refusal"]
         cost = self.charge(principal, sub.prepared.request, cand.spec)
         if "poll" not in cand.spec.results.delivery:
             # the create answer *is* the generation (a stream or a long call): a worker sends it, not the request
-            return client.enqueue_prepared(sub), False
+            return await self.client.send(sub, queue=True), False
         try:
-            return client.send(sub), False
+            return await self.client.send(sub), False
         except (TransportError, ProviderHTTPError) as exc:
             job = exc.job
             if refused_for_sure(exc):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vidgate.errors import ConfigurationError
+from vidgate.extras import require
 from vidgate.store.base import CreateResult, EventKind, JobStore, Page, TimelineEntry
 from vidgate.store.errors import (
     FinalStateError,
@@ -76,6 +77,7 @@ def open_store(url: str | os.PathLike[str] | None = None, *, env: Mapping[str, s
     if text in ("memory://", "memory:"):
         return MemoryStore()
     if scheme in ("postgresql", "postgres"):
+        require("postgres", "A PostgreSQL job store")
         from vidgate.store.postgres import PostgresStore
 
         return PostgresStore(text)

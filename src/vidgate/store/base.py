@@ -13,7 +13,9 @@ Rules every implementation keeps (the contract suite in ``tests/contract`` pins 
   ``record_event`` appends others (download started/completed...). ``vidgate.store.timeline.timings``
   derives queued / render / download times from it.
 * ``claim`` hands each due job (``next_poll_at <= now``, lease free or expired) to exactly one worker and
-  bumps its version, so a worker whose lease expired and was taken over can no longer save. ``heartbeat``
+  bumps its version, so a worker whose lease expired and was taken over can no longer save. A job is bound to
+  the endpoint it was created for (``Job.endpoint``, fixed like the fields above): ``claim(endpoints=...)``
+  hands out only jobs of those endpoints, and ``due_by_endpoint`` counts the due jobs of every endpoint. ``heartbeat``
   extends only the caller's own lease; ``release`` gives the job back with its next due time (None = idle).
   Lease times come from the caller's clock (``now``); keep worker clocks in sync (NTP) and leases long
   compared with any skew.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +35,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from vidgate.errors import BadValueError
 from vidgate.store.codec import IMMUTABLE, utc
 from vidgate.store.errors import FinalStateError, JobConflictError, StaleJobError
 from vidgate.types import Job, JobStatus
@@ -84,20 +87,25 @@ def status_values(status: StatusFilter) -> list[str] | None:
             out.append(JobStatus(s).value)
         except ValueError:
             allowed = ", ".join(x.value for x in JobStatus)
-            raise ValueError(f"Unknown job status {s!r} in the filter; allowed: {allowed}.") from None
+            raise BadValueError(f"Unknown job status {s!r} in the filter; allowed: {allowed}.") from None
     return out
 
 
 def check_limit(limit: int, name: str = "limit") -> int:
     if limit < 1:
-        raise ValueError(f"{name} must be at least 1, got {limit}.")
+        raise BadValueError(f"{name} must be at least 1, got {limit}.")
     return limit
 
 
 def check_lease(lease_s: float) -> float:
     if not lease_s > 0:
-        raise ValueError(f"lease_s must be a positive number of seconds, got {lease_s!r}.")
+        raise BadValueError(f"lease_s must be a positive number of seconds, got {lease_s!r}.")
     return lease_s
+
+
+class DueJobs(NamedTuple):
+    jobs: int
+    example: str
 
 
 class StoredHead(NamedTuple):
@@ -110,6 +118,7 @@ class StoredHead(NamedTuple):
     model: str
     idempotency_key: str | None
     created_at: datetime
+    endpoint: str
 
 
 def check_save(job: Job, head: StoredHead) -> bool:
@@ -207,8 +216,21 @@ class JobStore(ABC):
     # ------------------------------------------------------------------ workers
 
     @abstractmethod
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
-        """Atomically lease up to ``limit`` due jobs to ``worker_id`` until ``now + lease_s``; earliest due first."""
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
+        """Atomically lease up to ``limit`` due jobs to ``worker_id`` until ``now + lease_s``; earliest due first.
+        ``endpoints``: only jobs bound to one of these (``Job.endpoint``); None: any job."""
+
+    @abstractmethod
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        """Due jobs that no worker holds, counted per endpoint (with one job id as an example)."""
 
     @abstractmethod
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:
@@ -217,6 +239,11 @@ class JobStore(ABC):
     @abstractmethod
     def release(self, job_id: str, worker_id: str, next_poll_at: datetime | None) -> bool:
         """End ``worker_id``'s lease and set when the job is due next. False when the lease is not theirs."""
+
+    def release_many(self, releases: Iterable[tuple[str, str, datetime | None]]) -> list[bool]:
+        """``release`` for several ``(job_id, worker_id, next_poll_at)`` at once (one transaction where the store
+        has them): a worker gives back the jobs of finished steps together."""
+        return [self.release(job_id, worker_id, at) for job_id, worker_id, at in releases]
 
     @abstractmethod
     def wake(self, job_id: str, at: datetime) -> bool:

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic_core import from_json
+from pydantic_core import PydanticSerializationError, from_json
 
 from vidgate.types import Job
 
 # Fields that live in columns only; the JSON document never carries them.
 STORE_MANAGED = frozenset({"version", "lease_owner", "lease_until", "next_poll_at"})
 # Fields fixed at creation; a save that changes one is refused.
-IMMUTABLE = ("provider", "model", "idempotency_key", "created_at")
+IMMUTABLE = ("provider", "model", "idempotency_key", "created_at", "endpoint")
+
+_STORE_MANAGED = set(STORE_MANAGED)
 
 REDACTED = "[redacted]"
 SECRET_KEYS = frozenset(
@@ -41,6 +44,9 @@ SECRET_KEYS = frozenset(
         "bearer",
     }
 )
+
+
+_SECRET_KEY = re.compile(r'"(?:' + "|".join(re.escape(k) for k in sorted(SECRET_KEYS)) + r')"\s*:')  # on lowercase
 
 
 def utc(dt: datetime) -> datetime:
@@ -101,7 +107,39 @@ def loads(text: str) -> Any:
 
 def dump_job(job: Job) -> str:
     """The JSON document stored for ``job`` (redacted, without store-managed fields)."""
-    return dumps(redact(job.model_dump(mode="python", exclude=set(STORE_MANAGED))))
+    return dump_job_exact(job)[0]
+
+
+def dump_job_exact(job: Job) -> tuple[str, bool]:
+    """``dump_job``, and whether reading the document back gives ``job`` itself (nothing was redacted or
+    encoded): then a store can return the saved job without parsing what it just wrote.
+
+    Most jobs carry no bytes and no credential-named key: pydantic writes them in one pass. The others (inline
+    images, a key to redact) go the long way through ``redact`` and ``dumps``."""
+    if not _carries_bytes(job):
+        try:
+            text = job.model_dump_json(exclude=_STORE_MANAGED)
+        except PydanticSerializationError:
+            text = None
+        if text is not None and not _SECRET_KEY.search(text.lower()):
+            return text, True
+    return dumps(redact(job.model_dump(mode="python", exclude=_STORE_MANAGED))), False
+
+
+def as_saved(job: Job, *, version: int, lease_owner: str | None, lease_until: datetime | None) -> Job:
+    """``job`` as a store returns it after a save whose document is exact (see ``dump_job_exact``)."""
+    return job.model_copy(
+        update={
+            "version": version,
+            "next_poll_at": utc_opt(job.next_poll_at),
+            "lease_owner": lease_owner,
+            "lease_until": utc_opt(lease_until),
+        }
+    )
+
+
+def _carries_bytes(job: Job) -> bool:
+    return job.request is not None and any(isinstance(i.source, bytes) for i in job.request.images)
 
 
 def load_job(
@@ -112,13 +150,16 @@ def load_job(
     lease_owner: str | None,
     lease_until: datetime | None,
 ) -> Job:
+    managed = {
+        "version": version,
+        "next_poll_at": utc_opt(next_poll_at),
+        "lease_owner": lease_owner,
+        "lease_until": utc_opt(lease_until),
+    }
+    if '"$bytes"' not in data:  # nothing to revive: pydantic reads the document in one pass
+        return Job.model_validate_json(data).model_copy(update=managed)
     doc = loads(data)
-    doc.update(
-        version=version,
-        next_poll_at=utc_opt(next_poll_at),
-        lease_owner=lease_owner,
-        lease_until=utc_opt(lease_until),
-    )
+    doc.update(managed)
     return Job.model_validate(doc)
 
 
@@ -136,6 +177,7 @@ def columns(job: Job) -> dict[str, Any]:
         "created_at": utc(job.created_at),
         "updated_at": utc(job.updated_at),
         "owner": job.owner,
+        "endpoint": job.endpoint,
     }
 
 

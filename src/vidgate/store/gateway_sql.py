@@ -16,7 +16,7 @@ from vidgate.store import queries
 from vidgate.store.base import JobStore
 from vidgate.store.codec import load_job, ts_parse, ts_text, utc
 from vidgate.store.errors import StoreError
-from vidgate.store.gateway import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
+from vidgate.store.gateway_base import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
 from vidgate.types import Job
 
 _KEY_TIMES = ("created_at", "revoked_at")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from vidgate.store.base import (
     CreateResult,
+    DueJobs,
     EventKind,
     JobStore,
     Page,
@@ -28,9 +29,11 @@ from vidgate.store.base import (
     status_values,
 )
 from vidgate.store.codec import (
+    as_saved,
     columns,
     decode_cursor,
     dump_job,
+    dump_job_exact,
     dumps,
     encode_cursor,
     load_job,
@@ -60,6 +63,7 @@ class _Row:
     updated_at: datetime
     data: str
     owner: str | None = None
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,10 @@ class MemoryStore(JobStore):
         self._by_key: dict[str, str] = {}
         self._events: dict[str, list[_Event]] = {}
         self._seq = 0
-        # claim's index: a heap of (next_poll_at, job id), one entry pushed whenever a row's next_poll_at
-        # changes; entries whose row moved on (or went) are stale and skipped when they come up
-        self._due: list[tuple[datetime, str]] = []
+        # claim's index: per endpoint, a heap of (next_poll_at, job id), one entry pushed whenever a row's
+        # next_poll_at changes; entries whose row moved on (or went) are stale and skipped when they come up
+        self._due: dict[str, list[tuple[datetime, str]]] = {}
+        self._entries = 0
         self.on_delete: list[Callable[[str], None]] = []  # the gateway's in-memory tables cascade through this
 
     # ------------------------------------------------------------------ helpers
@@ -100,10 +105,16 @@ class MemoryStore(JobStore):
         old = self._rows.get(row.id)
         self._rows[row.id] = row
         if row.next_poll_at is not None and (old is None or old.next_poll_at != row.next_poll_at):
-            heapq.heappush(self._due, (row.next_poll_at, row.id))
-            if len(self._due) > 2 * len(self._rows) + 1024:  # mostly stale: rebuild
-                self._due = [(r.next_poll_at, r.id) for r in self._rows.values() if r.next_poll_at is not None]
-                heapq.heapify(self._due)
+            heapq.heappush(self._due.setdefault(row.endpoint, []), (row.next_poll_at, row.id))
+            self._entries += 1
+            if self._entries > 2 * len(self._rows) + 1024:  # mostly stale: rebuild
+                self._due = {}
+                for r in self._rows.values():
+                    if r.next_poll_at is not None:
+                        self._due.setdefault(r.endpoint, []).append((r.next_poll_at, r.id))
+                for heap in self._due.values():
+                    heapq.heapify(heap)
+                self._entries = sum(len(h) for h in self._due.values())
 
     def _row(self, job_id: str) -> _Row:
         row = self._rows.get(job_id)
@@ -141,11 +152,18 @@ class MemoryStore(JobStore):
 
     def save(self, job: Job) -> Job:
         cols = columns(job)
-        data = dump_job(job)
+        data, exact = dump_job_exact(job)
         with self._lock:
             row = self._row(job.id)
             head = StoredHead(
-                row.version, row.status, row.raw_status, row.provider, row.model, row.idempotency_key, row.created_at
+                row.version,
+                row.status,
+                row.raw_status,
+                row.provider,
+                row.model,
+                row.idempotency_key,
+                row.created_at,
+                row.endpoint,
             )
             changed = check_save(job, head)
             row = replace(
@@ -161,6 +179,8 @@ class MemoryStore(JobStore):
             self._put(row)
             if changed:
                 self._append(job.id, cols["updated_at"], EventKind.status, cols["status"], status_detail(job))
+            if exact:
+                return as_saved(job, version=row.version, lease_owner=row.lease_owner, lease_until=row.lease_until)
             return self._job(row)
 
     def record_event(
@@ -249,32 +269,57 @@ class MemoryStore(JobStore):
 
     # ------------------------------------------------------------------ workers
 
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
         check_limit(limit)
         now = utc(now)
         until = now + timedelta(seconds=check_lease(lease_s))
         with self._lock:
-            # earliest due first, as (next_poll_at, id) order; leased rows are passed over but stay indexed
+            heaps = [self._due[e] for e in (self._due if endpoints is None else endpoints) if e in self._due]
+            # earliest due first across the endpoints' heaps; leased rows are passed over but stay indexed
             due: list[_Row] = []
-            kept: list[tuple[datetime, str]] = []
+            kept: list[tuple[list[tuple[datetime, str]], tuple[datetime, str]]] = []
             seen: set[str] = set()
-            while self._due and len(due) < limit and self._due[0][0] <= now:
-                entry = heapq.heappop(self._due)
+            while len(due) < limit:
+                heap = min((h for h in heaps if h and h[0][0] <= now), key=lambda h: h[0], default=None)
+                if heap is None:
+                    break
+                entry = heapq.heappop(heap)
+                self._entries -= 1
                 r = self._rows.get(entry[1])
                 if r is None or r.next_poll_at != entry[0] or r.id in seen:
                     continue  # stale or a duplicate
                 seen.add(r.id)
-                kept.append(entry)
+                kept.append((heap, entry))
                 if r.lease_until is None or r.lease_until <= now:
                     due.append(r)
-            for entry in kept:
-                heapq.heappush(self._due, entry)
+            for heap, entry in kept:
+                heapq.heappush(heap, entry)
+                self._entries += 1
             claimed = []
             for r in due:
                 row = replace(r, lease_owner=worker_id, lease_until=until, version=r.version + 1)
                 self._rows[r.id] = row  # next_poll_at unchanged: its index entry stays valid
                 claimed.append(self._job(row))
             return claimed
+
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        now = utc(now)
+        out: dict[str, DueJobs] = {}
+        with self._lock:
+            for r in self._rows.values():
+                if r.next_poll_at is None or r.next_poll_at > now or (r.lease_until and r.lease_until > now):
+                    continue
+                count, example = out.get(r.endpoint, DueJobs(0, r.id))
+                out[r.endpoint] = DueJobs(count + 1, min(example, r.id))
+        return out
 
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:
         until = utc(now or utcnow()) + timedelta(seconds=check_lease(lease_s))

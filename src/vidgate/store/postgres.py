@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
     CreateResult,
+    DueJobs,
     EventKind,
     JobStore,
     Page,
@@ -37,9 +38,11 @@ from vidgate.store.base import (
     status_values,
 )
 from vidgate.store.codec import (
+    as_saved,
     columns,
     decode_cursor,
     dump_job,
+    dump_job_exact,
     dumps,
     encode_cursor,
     load_job,
@@ -239,7 +242,8 @@ class PostgresStore(JobStore):
         return CreateResult(_job(row), inserted)
 
     def save(self, job: Job) -> Job:
-        params = _params(job)
+        data, exact = dump_job_exact(job)
+        params = {**columns(job), "data": data}
         with self._tx() as conn:
             h = conn.execute(Q.job_head, {"id": job.id}).fetchone()
             if h is None:
@@ -249,6 +253,10 @@ class PostgresStore(JobStore):
             conn.execute(Q.update_job, {**params, "version": job.version})
             if changed:
                 self._event(conn, job.id, params["updated_at"], EventKind.status, params["status"], status_detail(job))
+            if exact:
+                return as_saved(
+                    job, version=job.version + 1, lease_owner=h["lease_owner"], lease_until=h["lease_until"]
+                )
             row = conn.execute(Q.get_job, {"id": job.id}).fetchone()
         assert row is not None
         return _job(row)
@@ -352,17 +360,37 @@ class PostgresStore(JobStore):
 
     # ------------------------------------------------------------------ workers
 
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
         check_limit(limit)
         now = utc(now)
         until = now + timedelta(seconds=check_lease(lease_s))
         with self._tx() as conn:
             rows = conn.execute(
-                Q.claim_due, {"worker_id": worker_id, "now": now, "lease_until": until, "limit": limit}
+                Q.claim_due,
+                {
+                    "worker_id": worker_id,
+                    "now": now,
+                    "lease_until": until,
+                    "limit": limit,
+                    "endpoints": None if endpoints is None else sorted(endpoints),
+                },
             ).fetchall()
         jobs = [_job(r) for r in rows]
         jobs.sort(key=lambda j: (j.next_poll_at or now, j.id))
         return jobs
+
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        with self._conn() as conn:
+            rows = conn.execute(Q.due_by_endpoint, {"now": utc(now)}).fetchall()
+        return {r["endpoint"]: DueJobs(r["jobs"], r["example"]) for r in rows}
 
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:
         until = utc(now or utcnow()) + timedelta(seconds=check_lease(lease_s))
@@ -377,3 +405,11 @@ class PostgresStore(JobStore):
         with self._tx() as conn:
             cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": utc_opt(next_poll_at)})
             return cur.rowcount == 1
+
+    def release_many(self, releases: Iterable[tuple[str, str, datetime | None]]) -> list[bool]:
+        done: list[bool] = []
+        with self._tx() as conn:
+            for job_id, worker_id, at in releases:
+                cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": utc_opt(at)})
+                done.append(cur.rowcount == 1)
+        return done

@@ -3,6 +3,12 @@
 Every write runs in ``BEGIN IMMEDIATE``: SQLite then admits one writer at a time (others wait up to the
 busy timeout), which is what makes create-by-key and claim atomic across worker processes.
 Each thread gets its own connection.
+
+Durability: every commit survives a crash of the process (WAL). The commits that money safety rests on — a new
+job, and every save of a job that is ``pending`` or ``unknown`` (the mark written just before a create is sent)
+— are also flushed to the disk (``synchronous=FULL``), so even a power cut cannot make a sent create look
+unsent. Routine saves (a poll's progress, a lease) are not (``NORMAL``): after a power cut the worst case is
+that one is done again.
 """
 
 from __future__ import annotations
@@ -12,15 +18,17 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vidgate.errors import ConfigurationError
 from vidgate.store import migrate, queries
 from vidgate.store.base import (
     CreateResult,
+    DueJobs,
     EventKind,
     JobStore,
     Page,
@@ -34,9 +42,10 @@ from vidgate.store.base import (
     status_values,
 )
 from vidgate.store.codec import (
+    as_saved,
     columns,
     decode_cursor,
-    dump_job,
+    dump_job_exact,
     dumps,
     encode_cursor,
     load_job,
@@ -50,14 +59,19 @@ from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.types import Job, JobStatus, utcnow
 
 Q = queries.load("sqlite")
+_CREATE_STATES = (JobStatus.pending, JobStatus.unknown)  # saves around a create: flushed to the disk
 
 
 def _params(job: Job) -> dict[str, Any]:
+    return _params_exact(job)[0]
+
+
+def _params_exact(job: Job) -> tuple[dict[str, Any], bool]:
     cols = columns(job)
     for k in ("next_poll_at", "created_at", "updated_at"):
         cols[k] = ts_text(cols[k])
-    cols["data"] = dump_job(job)
-    return cols
+    cols["data"], exact = dump_job_exact(job)
+    return cols, exact
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -79,16 +93,24 @@ class SqliteStore(JobStore):
         self._all_lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
-        if not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-        mode = self._enable_wal()
-        if mode != "wal":
-            raise StoreError(
-                f"Could not switch {self.path} to WAL mode (it is in {mode!r} mode); "
-                f"use a local file system, not a network share."
-            )
-        if migrate_on_open:
-            self.migrate()
+        try:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+            mode = self._enable_wal()
+            if mode != "wal":
+                raise StoreError(
+                    f"Could not switch {self.path} to WAL mode (it is in {mode!r} mode); "
+                    f"use a local file system, not a network share."
+                )
+            if migrate_on_open:
+                self.migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self.close()
+            what = "a directory" if self.path.is_dir() else "not a vidgate job store (or not readable and writable)"
+            raise ConfigurationError(
+                f"The job store {self.path} cannot be used: it is {what} (SQLite says: {exc}). Give the path of a "
+                f"vidgate store or of a new file (--store / VIDGATE_DATABASE_URL), or move this file away."
+            ) from None
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -121,6 +143,7 @@ class SqliteStore(JobStore):
             )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             self._local.conn = conn
             with self._all_lock:
@@ -128,15 +151,22 @@ class SqliteStore(JobStore):
         return conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``durable`` ones reach the disk before the commit returns (see the docstring)."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
 
     def _after_fork(self) -> None:
         """In a forked child, never use (or close) the parent's connections: open new ones."""
@@ -182,7 +212,7 @@ class SqliteStore(JobStore):
 
     def create(self, job: Job) -> CreateResult:
         params = _params(job)
-        with self._tx() as conn:
+        with self._tx(durable=True) as conn:
             try:
                 inserted = conn.execute(Q.insert_job, params).rowcount == 1
             except sqlite3.IntegrityError as exc:
@@ -195,8 +225,8 @@ class SqliteStore(JobStore):
         return CreateResult(_job(row), inserted)
 
     def save(self, job: Job) -> Job:
-        params = _params(job)
-        with self._tx() as conn:
+        params, exact = _params_exact(job)
+        with self._tx(durable=job.status in _CREATE_STATES) as conn:
             h = conn.execute(Q.job_head, {"id": job.id}).fetchone()
             if h is None:
                 raise JobNotFoundError(job.id)
@@ -206,6 +236,9 @@ class SqliteStore(JobStore):
             conn.execute(Q.update_job, {**params, "version": job.version})
             if changed:
                 self._event(conn, job.id, job.updated_at, EventKind.status, params["status"], status_detail(job))
+            if exact:
+                return as_saved(job, version=job.version + 1, lease_owner=h["lease_owner"],
+                                lease_until=ts_parse(h["lease_until"]))  # fmt: skip
             row = conn.execute(Q.get_job, {"id": job.id}).fetchone()
         return _job(row)
 
@@ -309,18 +342,37 @@ class SqliteStore(JobStore):
 
     # ------------------------------------------------------------------ workers
 
-    def claim(self, worker_id: str, now: datetime, lease_s: float, limit: int = 10) -> list[Job]:
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int = 10,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Job]:
         check_limit(limit)
         now = utc(now)
         until = now + timedelta(seconds=check_lease(lease_s))
         with self._tx() as conn:
             rows = conn.execute(
                 Q.claim_due,
-                {"worker_id": worker_id, "now": ts_text(now), "lease_until": ts_text(until), "limit": limit},
+                {
+                    "worker_id": worker_id,
+                    "now": ts_text(now),
+                    "lease_until": ts_text(until),
+                    "limit": limit,
+                    "endpoints": None if endpoints is None else dumps(sorted(endpoints)),
+                },
             ).fetchall()
         jobs = [_job(r) for r in rows]
         jobs.sort(key=lambda j: (j.next_poll_at or now, j.id))
         return jobs
+
+    def due_by_endpoint(self, now: datetime) -> dict[str, DueJobs]:
+        with self._tx() as conn:
+            rows = conn.execute(Q.due_by_endpoint, {"now": ts_text(utc(now))}).fetchall()
+        return {r["endpoint"]: DueJobs(r["jobs"], r["example"]) for r in rows}
 
     def heartbeat(self, job_id: str, worker_id: str, lease_s: float, *, now: datetime | None = None) -> bool:
         until = utc(now or utcnow()) + timedelta(seconds=check_lease(lease_s))
@@ -336,3 +388,11 @@ class SqliteStore(JobStore):
         with self._tx() as conn:
             cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": ts_text(next_poll_at)})
             return cur.rowcount == 1
+
+    def release_many(self, releases: Iterable[tuple[str, str, datetime | None]]) -> list[bool]:
+        done: list[bool] = []
+        with self._tx() as conn:
+            for job_id, worker_id, at in releases:
+                cur = conn.execute(Q.release, {"id": job_id, "worker_id": worker_id, "next_poll_at": ts_text(at)})
+                done.append(cur.rowcount == 1)
+        return done

@@ -21,9 +21,10 @@ INSERT INTO schema_migrations (version, name, checksum) VALUES (%(version)s, %(n
 -- name: insert_job
 -- A second job with the same idempotency key inserts nothing (it waits for the first to commit).
 INSERT INTO jobs (id, idempotency_key, provider, model, status, raw_status, provider_task_id, next_poll_at,
-                  lease_owner, lease_until, version, created_at, updated_at, data, owner)
+                  lease_owner, lease_until, version, created_at, updated_at, data, owner, endpoint)
 VALUES (%(id)s, %(idempotency_key)s, %(provider)s, %(model)s, %(status)s, %(raw_status)s, %(provider_task_id)s,
-        %(next_poll_at)s, NULL, NULL, 1, %(created_at)s, %(updated_at)s, %(data)s::json, %(owner)s)
+        %(next_poll_at)s, NULL, NULL, 1, %(created_at)s, %(updated_at)s, %(data)s::json, %(owner)s,
+        %(endpoint)s)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id
 
@@ -41,7 +42,8 @@ LIMIT 1
 
 -- name: job_head
 -- Locks the row until the saving transaction ends: concurrent saves of one job queue up here.
-SELECT version, status, raw_status, provider, model, idempotency_key, created_at, lease_owner, lease_until
+SELECT version, status, raw_status, provider, model, idempotency_key, created_at, endpoint, lease_owner,
+       lease_until
 FROM jobs WHERE id = %(id)s
 FOR UPDATE
 
@@ -88,6 +90,7 @@ WITH due AS (
     SELECT id FROM jobs
     WHERE next_poll_at <= %(now)s
       AND (lease_until IS NULL OR lease_until <= %(now)s)
+      AND (%(endpoints)s::text[] IS NULL OR endpoint = ANY (%(endpoints)s::text[]))
     ORDER BY next_poll_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -114,3 +117,10 @@ WHERE id = %(id)s AND lease_owner = %(worker_id)s
 -- name: delete_job
 -- Timeline entries and webhook deliveries go with it (ON DELETE CASCADE).
 DELETE FROM jobs WHERE id = %(id)s
+
+-- name: due_by_endpoint
+-- Due jobs nobody holds, per endpoint: what a worker reports it leaves to workers of other endpoints.
+SELECT endpoint, count(*) AS jobs, min(id) AS example FROM jobs
+WHERE next_poll_at <= %(now)s
+  AND (lease_until IS NULL OR lease_until <= %(now)s)
+GROUP BY endpoint

@@ -18,9 +18,9 @@ VALUES (:version, :name, :checksum, :applied_at)
 -- name: insert_job
 -- A second job with the same idempotency key inserts nothing; the caller then reads the existing one.
 INSERT INTO jobs (id, idempotency_key, provider, model, status, raw_status, provider_task_id, next_poll_at,
-                  lease_owner, lease_until, version, created_at, updated_at, data, owner)
+                  lease_owner, lease_until, version, created_at, updated_at, data, owner, endpoint)
 VALUES (:id, :idempotency_key, :provider, :model, :status, :raw_status, :provider_task_id, :next_poll_at,
-        NULL, NULL, 1, :created_at, :updated_at, :data, :owner)
+        NULL, NULL, 1, :created_at, :updated_at, :data, :owner, :endpoint)
 ON CONFLICT (idempotency_key) DO NOTHING
 
 -- name: get_job
@@ -36,7 +36,8 @@ ORDER BY created_at DESC
 LIMIT 1
 
 -- name: job_head
-SELECT version, status, raw_status, provider, model, idempotency_key, created_at, lease_owner, lease_until
+SELECT version, status, raw_status, provider, model, idempotency_key, created_at, endpoint, lease_owner,
+       lease_until
 FROM jobs WHERE id = :id
 
 -- name: update_job
@@ -80,6 +81,7 @@ WHERE id IN (
     SELECT id FROM jobs
     WHERE next_poll_at IS NOT NULL AND next_poll_at <= :now
       AND (lease_until IS NULL OR lease_until <= :now)
+      AND (:endpoints IS NULL OR endpoint IN (SELECT value FROM json_each(:endpoints)))
     ORDER BY next_poll_at, id
     LIMIT :limit
 )
@@ -103,3 +105,10 @@ SELECT 1 FROM jobs WHERE id = :id
 -- name: delete_job
 -- Timeline entries and webhook deliveries go with it (ON DELETE CASCADE).
 DELETE FROM jobs WHERE id = :id
+
+-- name: due_by_endpoint
+-- Due jobs nobody holds, per endpoint: what a worker reports it leaves to workers of other endpoints.
+SELECT endpoint, count(*) AS jobs, min(id) AS example FROM jobs
+WHERE next_poll_at IS NOT NULL AND next_poll_at <= :now
+  AND (lease_until IS NULL OR lease_until <= :now)
+GROUP BY endpoint

@@ -1,0 +1,96 @@
+"""Webhooks in, wired to the engine for ``vidgate serve --public-url`` and ``vidgate worker --public-url``.
+
+One ``WebhookReceiver`` serves every provider that can call back:
+
+* per-job URLs for dialects that take a callback URL with each create (the relay's ``notify_hook``): the URL
+  carries an unguessable per-job token (``RelayNotifyTokens``; its key is derived from the gateway secret, so
+  every replica and worker issues and checks the same tokens). New jobs of those models carry their URL
+  automatically (``callback_urls``), and their polling becomes only a safety net;
+* project webhooks signed as Standard Webhooks, where a secret is configured: OpenAI
+  (``VIDGATE_OPENAI_WEBHOOK_SECRET``) and Gemini (``VIDGATE_GEMINI_WEBHOOK_SECRET``).
+
+A delivery never changes a job by itself: it makes the job due now (``engine.hints.wake_on_hint``) and wakes
+the workers of this process; the provider's status endpoint stays the truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from vidgate.catalog import Catalog
+from vidgate.engine.hints import wake_on_hint
+from vidgate.errors import ConfigurationError
+from vidgate.providers import get_dialect
+from vidgate.store import JobStore
+from vidgate.types import utcnow
+from vidgate.webhooks import RelayNotifySource, StandardWebhookSource, WebhookReceiver
+from vidgate.webhooks.relay_notify import RelayNotifyTokens
+
+OPENAI_SECRET_ENV = "VIDGATE_OPENAI_WEBHOOK_SECRET"
+GEMINI_SECRET_ENV = "VIDGATE_GEMINI_WEBHOOK_SECRET"
+HOOKS_PREFIX = "/hooks"
+
+
+@dataclass
+class Wakers:
+    """Who to wake when a delivery made a job due (the workers of this process); thread-safe callables."""
+
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def __call__(self) -> None:
+        for wake in list(self.callbacks):
+            wake()
+
+
+@dataclass
+class Callbacks:
+    receiver: WebhookReceiver
+    public_url: str
+    wakers: Wakers
+    providers: list[str]  # the providers whose jobs carry a per-job callback URL
+
+    def callback_urls(self) -> dict[str, Callable[[str], str]]:
+        """``AsyncClient(callback_urls=...)``: each job of these providers gets its own callback URL."""
+        return {p: self.url_for for p in self.providers}
+
+    def url_for(self, job_id: str) -> str:
+        return self.receiver.notify_url(self.public_url, job_id)
+
+
+def per_job_providers(catalog: Catalog) -> list[str]:
+    """Providers with models that deliver by webhook through a per-job URL the create carries."""
+    return sorted(
+        {
+            m.provider
+            for m in catalog.models.values()
+            if "webhook" in m.results.delivery and get_dialect(m.dialect).per_job_callback
+        }
+    )
+
+
+def wire_callbacks(
+    store: JobStore,
+    catalog: Catalog,
+    *,
+    public_url: str,
+    notify_key: str,
+    env: Mapping[str, str],
+    now: Callable[[], datetime] = utcnow,
+) -> Callbacks:
+    """The receiver for every provider that can call back, waking this process's workers (``wakers``)."""
+    if not public_url.lower().startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"public URL {public_url!r}: give the http(s) URL providers reach this server at, e.g. https://vg.example.com"
+        )
+    wakers = Wakers()
+    signed = ((OPENAI_SECRET_ENV, StandardWebhookSource.openai), (GEMINI_SECRET_ENV, StandardWebhookSource.gemini))
+    sources = [make(env[name]) for name, make in signed if env.get(name)]
+    receiver = WebhookReceiver(
+        on_hint=wake_on_hint(store, now, catalog.providers, on_wake=wakers),
+        sources=sources,
+        relay=RelayNotifySource(RelayNotifyTokens(notify_key)),
+        prefix=HOOKS_PREFIX,
+    )
+    return Callbacks(receiver, public_url.rstrip("/"), wakers, per_job_providers(catalog))

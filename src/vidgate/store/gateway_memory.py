@@ -1,0 +1,239 @@
+"""The in-memory twin of the gateway tables, tied to a ``MemoryStore`` (the contract: ``vidgate.store.gateway``)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from vidgate.store.codec import utc
+from vidgate.store.errors import JobNotFoundError, StoreError
+from vidgate.store.gateway_base import (
+    Attempt,
+    Delivery,
+    GatewayData,
+    KeyRecord,
+    StoredCharacter,
+    check_state,
+)
+from vidgate.store.memory import MemoryStore
+from vidgate.types import Job
+
+
+class MemoryGatewayData(GatewayData):
+    """The in-memory twin, tied to a ``MemoryStore`` (deleting a job deletes its deliveries)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self._lock = threading.RLock()
+        self._keys: dict[str, KeyRecord] = {}
+        self._windows: dict[tuple[str, datetime], int] = {}
+        self._deliveries: dict[str, Delivery] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}
+        self._attempts: list[Attempt] = []
+        self._characters: dict[str, StoredCharacter] = {}
+        store.on_delete.append(self._job_deleted)
+
+    def _job_deleted(self, job_id: str) -> None:
+        with self._lock:
+            gone = [d.id for d in self._deliveries.values() if d.job_id == job_id]
+            for d in gone:
+                self._deliveries.pop(d, None)
+                self._leases.pop(d, None)
+            self._attempts = [a for a in self._attempts if a.delivery_id not in gone]
+
+    # keys
+    def create_key(self, key: KeyRecord) -> None:
+        with self._lock:
+            if key.id in self._keys:
+                raise StoreError(f"A key with id {key.id!r} exists already.")
+            self._keys[key.id] = key
+
+    def get_key(self, key_id: str) -> KeyRecord | None:
+        with self._lock:
+            return self._keys.get(key_id)
+
+    async def aget_key(self, key_id: str) -> KeyRecord | None:
+        return self.get_key(key_id)
+
+    async def aget_key_and_job(self, key_id: str, job_id: str) -> tuple[KeyRecord | None, Job | None]:
+        try:
+            job: Job | None = await self.store.aget(job_id)
+        except JobNotFoundError:
+            job = None
+        return self.get_key(key_id), job
+
+    def list_keys(self) -> list[KeyRecord]:
+        with self._lock:
+            return sorted(self._keys.values(), key=lambda k: (k.created_at, k.id))
+
+    def revoke_key(self, key_id: str, at: datetime) -> bool:
+        with self._lock:
+            key = self._keys.get(key_id)
+            if key is None or key.revoked_at is not None:
+                return False
+            self._keys[key_id] = replace(key, revoked_at=utc(at))
+            return True
+
+    def charge(self, key_id: str, cost_usd: float) -> bool:
+        with self._lock:
+            key = self._keys.get(key_id)
+            if key is None:
+                return False
+            if key.budget_usd is not None and key.spent_usd + cost_usd > key.budget_usd + 1e-9:
+                return False
+            self._keys[key_id] = replace(key, spent_usd=key.spent_usd + cost_usd)
+            return True
+
+    def refund(self, key_id: str, cost_usd: float) -> None:
+        with self._lock:
+            key = self._keys.get(key_id)
+            if key is not None:
+                self._keys[key_id] = replace(key, spent_usd=max(0.0, key.spent_usd - cost_usd))
+
+    def hit(self, key_id: str, window_start: datetime) -> int:
+        with self._lock:
+            slot = (key_id, utc(window_start))
+            self._windows[slot] = self._windows.get(slot, 0) + 1
+            old = [s for s in self._windows if s[0] == key_id and s[1] < slot[1] - timedelta(hours=1)]
+            for s in old:
+                self._windows.pop(s, None)
+            return self._windows[slot]
+
+    # deliveries
+    def add_delivery(self, delivery: Delivery) -> None:
+        check_state(delivery.state)
+        with self._lock:
+            self.store.get(delivery.job_id)  # JobNotFoundError, like the foreign key
+            self._deliveries[delivery.id] = delivery
+
+    def waiting_for_final(self, limit: int = 100) -> list[Delivery]:
+        with self._lock:
+            waiting = sorted(
+                (d for d in self._deliveries.values() if d.state == "waiting"), key=lambda d: (d.created_at, d.id)
+            )
+            out = []
+            for d in waiting:
+                try:
+                    if self.store.get(d.job_id).status.terminal:
+                        out.append(d)
+                except StoreError:
+                    continue
+                if len(out) >= limit:
+                    break
+            return out
+
+    def arm(self, delivery_id: str, event_type: str, payload: str, at: datetime) -> bool:
+        with self._lock:
+            d = self._deliveries.get(delivery_id)
+            if d is None or d.state != "waiting":
+                return False
+            self._deliveries[delivery_id] = replace(
+                d, state="pending", event_type=event_type, payload=payload, next_attempt_at=utc(at), updated_at=utc(at)
+            )
+            return True
+
+    def claim_deliveries(self, sender: str, now: datetime, lease_s: float, limit: int = 10) -> list[Delivery]:
+        now = utc(now)
+        with self._lock:
+            due = sorted(
+                (
+                    d
+                    for d in self._deliveries.values()
+                    if d.state == "pending"
+                    and d.next_attempt_at is not None
+                    and d.next_attempt_at <= now
+                    and (d.id not in self._leases or self._leases[d.id][1] <= now)
+                ),
+                key=lambda d: (d.next_attempt_at or now, d.id),
+            )[:limit]
+            for d in due:
+                self._leases[d.id] = (sender, now + timedelta(seconds=lease_s))
+            return due
+
+    def finish_attempt(
+        self,
+        delivery_id: str,
+        sender: str,
+        *,
+        at: datetime,
+        status: int | None,
+        error: str | None,
+        duration_ms: int,
+        state: str,
+        next_attempt_at: datetime | None,
+    ) -> bool:
+        check_state(state)
+        with self._lock:
+            d = self._deliveries.get(delivery_id)
+            lease = self._leases.get(delivery_id)
+            if d is None or lease is None or lease[0] != sender:
+                return False
+            self._leases.pop(delivery_id, None)
+            seq = len(self._attempts) + 1
+            self._attempts.append(Attempt(seq, delivery_id, utc(at), status, error, duration_ms))
+            self._deliveries[delivery_id] = replace(
+                d,
+                state=state,
+                attempts=d.attempts + 1,
+                last_status=status,
+                last_error=error,
+                next_attempt_at=None if next_attempt_at is None else utc(next_attempt_at),
+                updated_at=utc(at),
+                delivered_at=utc(at) if state == "delivered" else d.delivered_at,
+            )
+            return True
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        with self._lock:
+            return self._deliveries.get(delivery_id)
+
+    def list_deliveries(
+        self, *, owner: str | None = None, job_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        with self._lock:
+            rows = [
+                d
+                for d in self._deliveries.values()
+                if (owner is None or d.owner == owner) and (job_id is None or d.job_id == job_id)
+            ]
+        rows.sort(key=lambda d: (d.created_at, d.id), reverse=True)
+        return rows[:limit]
+
+    def attempts(self, delivery_id: str) -> list[Attempt]:
+        with self._lock:
+            return [a for a in self._attempts if a.delivery_id == delivery_id]
+
+    # characters
+    def save_character(self, character: StoredCharacter) -> None:
+        with self._lock:
+            self._characters[character.id] = character
+
+    def get_character(self, character_id: str) -> StoredCharacter | None:
+        with self._lock:
+            return self._characters.get(character_id)
+
+    def list_characters(self, owner: str, limit: int = 100) -> list[StoredCharacter]:
+        with self._lock:
+            rows = [c for c in self._characters.values() if c.owner == owner]
+        rows.sort(key=lambda c: (c.created_at, c.id), reverse=True)
+        return rows[:limit]
+
+    # metrics
+    def jobs_by_status(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        cursor = None
+        while True:
+            page = self.store.list_jobs(limit=500, cursor=cursor)
+            for job in page.jobs:
+                counts[job.status.value] = counts.get(job.status.value, 0) + 1
+            if page.next_cursor is None:
+                return counts
+            cursor = page.next_cursor
+
+    def deliveries_by_state(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._lock:
+            for d in self._deliveries.values():
+                counts[d.state] = counts.get(d.state, 0) + 1
+        return counts
