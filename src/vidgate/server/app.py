@@ -73,10 +73,11 @@ def create_app(
     )
     app.state.gateway = gw
     install_handlers(app)
-    app.include_router(routes_characters.router)  # before /v1/videos/{video_id}
-    app.include_router(routes_openai.router)
-    app.include_router(routes_relay.router)
-    app.include_router(routes_ops.router)
+    # The API's routes on the app itself rather than include_router: FastAPI matches every request through each
+    # included router's routes twice (a tenth of a GET /v1/videos/{id}). These routers take no include-time
+    # options (prefix, tags and responses are given where they are declared), so their routes are complete.
+    for module in (routes_characters, routes_openai, routes_relay, routes_ops):  # characters before /{video_id}
+        app.router.routes.extend(module.router.routes)
     if gw.callbacks is not None:  # webhooks in: POST /hooks/relay/{job_id}/{token}, /hooks/openai, /hooks/gemini
         app.router.routes.extend(gw.callbacks.receiver.routes())
         for name in ("vidgate.access", "uvicorn.access"):

@@ -7,6 +7,7 @@ A thumbnail or spritesheet the provider offers but that was not fetched yet is d
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
@@ -96,7 +97,19 @@ def links(gw: Gateway, request: Request, job: Job) -> dict[str, str]:
 
 def _base(request: Request) -> str:
     """This gateway's URL as the caller reached it (scheme, host, root path), without a trailing slash."""
-    return str(request.base_url).rstrip("/")
+    scope = request.scope
+    server = scope.get("server")
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    return _base_of(scope.get("scheme", "http"), request.headers.get("host"), server and tuple(server), root_path)
+
+
+@lru_cache(maxsize=256)
+def _base_of(scheme: str, host: str | None, server: tuple[str, int] | None, root_path: str) -> str:
+    """``request.base_url`` for these parts (a pure function of them), computed once rather than per video object:
+    Starlette copies the whole scope and parses a URL for it."""
+    headers = [] if host is None else [(b"host", host.encode("latin-1"))]
+    scope = {"type": "http", "scheme": scheme, "server": server, "path": "/", "root_path": root_path}
+    return str(Request({**scope, "query_string": b"", "headers": headers}).base_url).rstrip("/")
 
 
 def _signed(gw: Gateway, base: str, job_id: str, variant: str) -> str:
