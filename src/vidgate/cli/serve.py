@@ -20,7 +20,7 @@ EMULATOR_TIME_SCALE = 0.05
 def serve(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Gateway TOML (routes, limits, prices)")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to listen on", min=0, max=65535)] = 8080,
     database_url: Annotated[
         str | None,
         typer.Option("--database-url", envvar="VIDGATE_DATABASE_URL", help="SQLite path or postgresql:// URL"),

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vidgate.emulator.fault_plan import FaultRule
 from vidgate.emulator.faults import CONTROL_PREFIX, FaultBook
 from vidgate.emulator.faults_shapes import error_body
+from vidgate.emulator.state import ANY_REQUEST
 
 
 class _Cut(Exception):
@@ -43,6 +44,7 @@ class EmulatorApp(Starlette):
         if scope["type"] != "http" or state is None or str(scope["path"]).startswith(CONTROL_PREFIX):
             await super().__call__(scope, receive, send)
             return
+        state.count(ANY_REQUEST)  # every request a client sent, answered or refused (tests: "nothing was sent")
         await inject(state.faults, self.routes, scope, receive, send, super().__call__)
 
 

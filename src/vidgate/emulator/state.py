@@ -73,6 +73,9 @@ class EmuJob:
         return self.minter(self.file_id) if self.minter else self.file_id
 
 
+ANY_REQUEST = "* any request"  # the counter of every HTTP request to the emulated providers
+
+
 class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config

@@ -18,7 +18,7 @@ from vidgate.catalog.loader import is_retired
 from vidgate.client import AsyncClient
 from vidgate.engine.endpoints import Route
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
-from vidgate.errors import ValidationError
+from vidgate.errors import ConfigurationError, ValidationError
 from vidgate.problems import Problem
 from vidgate.server.config import GatewayConfig, RouteConfig
 from vidgate.store import JobStore
@@ -57,8 +57,9 @@ class Router:
         configs = config.routes or default_routes(catalog)
         for rc in configs:
             if rc.provider not in catalog.providers:
-                raise ValueError(
-                    f"route {rc.name}: unknown provider {rc.provider!r}; known: {', '.join(catalog.providers)}"
+                raise ConfigurationError(
+                    f"Gateway route {rc.name!r}: unknown provider {rc.provider!r}; known: "
+                    f"{', '.join(catalog.providers)}. Fix `provider` in the [[routes]] of the config."
                 )
         self.routes: dict[str, RouteConfig] = {rc.name: rc for rc in configs}
 
