@@ -20,18 +20,24 @@ FAST = 0.003
 
 @pytest.fixture(scope="session", autouse=True)
 def vidgate_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every test (and CLI subprocess) keeps its job store and registries in a temp dir, never in ~/.vidgate."""
+    """Every test (and CLI subprocess) keeps its job store and registries in a temp dir, never in ~/.vidgate.
+
+    HOME moves too: tests that strip every VIDGATE_* variable (to try the defaults) must still not reach the
+    real home directory, whose store may belong to another vidgate version.
+    """
     import os
 
     home = tmp_path_factory.mktemp("vidgate-home")
-    old = os.environ.get("VIDGATE_HOME")
+    saved = {name: os.environ.get(name) for name in ("VIDGATE_HOME", "HOME")}
     os.environ["VIDGATE_HOME"] = str(home)
+    os.environ["HOME"] = str(tmp_path_factory.mktemp("user-home"))
     os.environ.pop("VIDGATE_DATABASE_URL", None)
     yield home
-    if old is None:
-        os.environ.pop("VIDGATE_HOME", None)
-    else:
-        os.environ["VIDGATE_HOME"] = old
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
