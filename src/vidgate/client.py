@@ -196,11 +196,15 @@ class Client(_Shared):
         request: VideoRequest | None = None,
         fit: bool = False,
         route: str | None = None,
+        allowed_characters: Iterable[str] | None = None,
         **fields: Any,
     ) -> Submission:
         """Check a request completely without sending it (``ValidationError`` lists every problem). Image URLs
-        for models that only take bytes are downloaded here (SSRF-guarded) and checked as files."""
-        return self._run(ops.prepare(self._core, prompt, request, fields, fit=fit, route=route))
+        for models that only take bytes are downloaded here (SSRF-guarded) and checked as files.
+        ``allowed_characters``: the usernames this request may use (default: the local registry's characters)."""
+        return self._run(
+            ops.prepare(self._core, prompt, request, fields, fit=fit, route=route, characters=allowed_characters)
+        )
 
     def submit(
         self,
@@ -452,10 +456,13 @@ class AsyncClient(_Shared):
         request: VideoRequest | None = None,
         fit: bool = False,
         route: str | None = None,
+        allowed_characters: Iterable[str] | None = None,
         **fields: Any,
     ) -> Submission:
         """See ``Client.prepare``."""
-        return await self._run(ops.prepare(self._core, prompt, request, fields, fit=fit, route=route))
+        return await self._run(
+            ops.prepare(self._core, prompt, request, fields, fit=fit, route=route, characters=allowed_characters)
+        )
 
     async def submit(
         self,

@@ -11,6 +11,7 @@ import binascii
 import io
 import os
 import re
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -106,14 +107,40 @@ def classify(source: str | bytes) -> Literal["url", "data_uri", "base64", "path"
     return "path"
 
 
+MAX_PIXELS = 50_000_000  # far above any reference image a model takes (8K is 33 M); past it Pillow would balk
+
+
+class _TooBig(Exception):
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+
+
 def _sniff(field: str, desc: str, data: bytes) -> tuple[str, int, int]:
     if not data:
         raise ImageProblem(field, desc, "the image is empty (0 bytes)")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt = PIL_FORMATS.get(im.format or "")
-            width, height = im.size
-            im.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked just below
+            with Image.open(io.BytesIO(data)) as im:
+                fmt = PIL_FORMATS.get(im.format or "")
+                width, height = im.size
+                if width * height > MAX_PIXELS:
+                    raise _TooBig(width, height)
+                im.verify()
+    except (_TooBig, Image.DecompressionBombError) as exc:
+        if isinstance(exc, _TooBig):
+            size = f"{exc.width}x{exc.height} ({exc.width * exc.height:,} pixels)"
+        else:  # Pillow refused it before giving the size; its message has the pixel count
+            count = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f"the image ({int(count.group(1)):,} pixels)" if count else "the image"
+        raise ImageProblem(
+            field,
+            desc,
+            f"{size} is more pixels than any model takes (at most {MAX_PIXELS:,} pixels, e.g. 7680x4320 is "
+            f"{7680 * 4320:,})",
+            allowed=f"images of up to {MAX_PIXELS:,} pixels",
+            suggestion="scale the image down first",
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         head = data[:8]
         raise ImageProblem(

@@ -209,6 +209,11 @@ class Job(BaseModel):
         default=None, description="The gateway API key (its id, never the key) the job belongs to; None outside it"
     )
     route: str | None = Field(default=None, description="The gateway route (host + credentials) that serves the job")
+    request_fingerprint: str | None = Field(
+        default=None,
+        description="A hash of the request as the gateway received it: a retry with the same Idempotency-Key and "
+        "a different request is refused (422)",
+    )
     # Managed by the store: set by claim/heartbeat/release and save; ignored when passed in.
     lease_owner: str | None = None
     lease_until: datetime | None = None

@@ -1,15 +1,16 @@
-"""The gateway's tables (migration 0002) behave the same on memory, SQLite and PostgreSQL."""
+"""The gateway's tables (migrations 0002 and 0004) behave the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from storekit import at, make_job
 
-from vidgate.server.tenants import averify, create_key, rate_check, verify, window_start
+from vidgate.server.tenants import averify, create_key, verify
 from vidgate.store import JobStore, StoreError
 from vidgate.store.gateway import Delivery, StoredCharacter, gateway_data
 from vidgate.types import JobStatus
@@ -103,17 +104,63 @@ def test_budget_charges_are_atomic(store: JobStore, open_more: Callable[[], JobS
     assert all(data.charge(unlimited.id, 100.0) for _ in range(3))
 
 
-def test_rate_windows_are_shared(store: JobStore, open_more: Callable[[], JobStore]) -> None:
+def test_create_slots_are_a_sliding_window_shared_by_replicas(
+    store: JobStore, open_more: Callable[[], JobStore]
+) -> None:
     data, other = gateway_data(store), gateway_data(open_more())
-    made = create_key(data, "limited", rate_limit_per_min=3)
-    from vidgate.server.tenants import Principal
+    key = create_key(data, "limited", rate_limit_per_min=3).record
+    t0 = at(30)
+    slots = [d.take_create_slot(key.id, 3, t0 + timedelta(seconds=i)) for i, d in enumerate((data, other, data))]
+    assert all(isinstance(s, str) for s in slots)
+    wait = other.take_create_slot(key.id, 3, t0 + timedelta(seconds=3))
+    assert wait == pytest.approx(57.0)  # the oldest create leaves the window 60 s after it was made
+    # no fixed window: just past a minute boundary the same creates still count
+    assert isinstance(data.take_create_slot(key.id, 3, at(61)), float)
+    data.release_create_slot(str(slots[1]))  # that create was not accepted after all
+    assert isinstance(other.take_create_slot(key.id, 3, t0 + timedelta(seconds=5)), str)
+    assert isinstance(data.take_create_slot(key.id, 3, t0 + timedelta(seconds=6)), float)
+    assert isinstance(data.take_create_slot(key.id, 3, t0 + timedelta(seconds=60)), str)  # the first one left
+    assert isinstance(data.take_create_slot(create_key(data, "other").record.id, 1, t0), str)  # per key
 
-    who = Principal(made.record.id, made.record)
-    now = at(30)
-    assert [rate_check(d, who, now) for d in (data, other, data)] == [None, None, None]
-    wait = rate_check(other, who, now)
-    assert wait is not None and 1 <= wait <= 60
-    assert rate_check(data, who, window_start(now) + (at(61) - at(0))) is None  # the next minute
+
+def test_concurrent_creates_never_take_more_slots_than_the_limit(
+    store: JobStore, open_more: Callable[[], JobStore]
+) -> None:
+    data = gateway_data(store)
+    replicas = [data] + [gateway_data(open_more()) for _ in range(3)]
+    key = create_key(data, "limited", rate_limit_per_min=5).record
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lambda i: replicas[i % 4].take_create_slot(key.id, 5, at(10)), range(24)))
+    assert sum(isinstance(t, str) for t in taken) == 5
+
+
+def test_charges_are_held_until_the_job_ends_then_kept_or_refunded_once(
+    store: JobStore, open_more: Callable[[], JobStore]
+) -> None:
+    data, other = gateway_data(store), gateway_data(open_more())
+    key = create_key(data, "budget", budget_usd=10.0).record
+    ends = {1: JobStatus.succeeded, 2: JobStatus.failed, 3: JobStatus.cancelled, 4: JobStatus.expired,
+            5: JobStatus.unknown, 6: JobStatus.running}  # fmt: skip
+    for n in ends:
+        job = store.create(make_job(n, owner=key.id)).job
+        assert data.charge(key.id, 1.0)
+        data.hold_charge(job.id, key.id, 1.0, at(n))
+    data.hold_charge("job_0001", key.id, 5.0, at(9))  # recorded once
+    assert other.settle_charges(at(20)) == []  # nothing has ended yet
+    for n, status in ends.items():
+        store.save(store.get(f"job_{n:04d}").model_copy(update={"status": status, "updated_at": at(10)}))
+    with ThreadPoolExecutor(4) as pool:
+        rounds = list(pool.map(lambda d: d.settle_charges(at(30)), [data, other, data, other]))
+    settled = {c.job_id: c.state for r in rounds for c in r}
+    assert sum(len(r) for r in rounds) == 4  # each settled by exactly one round
+    assert settled == {"job_0001": "kept", "job_0002": "refunded", "job_0003": "refunded", "job_0004": "kept"}
+    fresh = data.get_key(key.id)
+    assert fresh is not None and fresh.spent_usd == pytest.approx(4.0)  # 6 charged, 2 refunded
+    held = other.get_charge("job_0005")
+    assert held is not None and (held.state, held.cost_usd) == ("held", 1.0)  # unknown: held
+    store.delete("job_0006")  # a job gone before it ended: the charge is kept (the provider may have billed)
+    assert [c.state for c in data.settle_charges(at(40))] == ["kept"]
+    assert data.get_charge("job_nope") is None
 
 
 def test_deliveries_arm_claim_and_log(store: JobStore, open_more: Callable[[], JobStore]) -> None:

@@ -34,8 +34,11 @@ def test_create_poll_download_with_range(http: httpx.Client, key: str, emulator:
     part = http.get(f"/v1/videos/{video['id']}/content", headers={**bearer(key), "Range": "bytes=10-109"})
     assert part.status_code == 206 and part.content == whole.content[10:110]
     assert part.headers["content-range"] == f"bytes 10-109/{len(whole.content)}"
+    head = http.head(f"/v1/videos/{video['id']}/content", headers=bearer(key))
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) == len(whole.content)
     signed = httpx.get(done["vidgate"]["links"]["video"])  # no key: the signed link is the credential
     assert signed.status_code == 200 and signed.content == whole.content
+    assert httpx.head(done["vidgate"]["links"]["video"]).headers["content-length"] == str(len(whole.content))
     tampered = done["vidgate"]["links"]["video"].replace("signature=", "signature=x")
     assert httpx.get(tampered).status_code == 403
 
@@ -175,6 +178,18 @@ def test_models_health_metrics_openapi(http: httpx.Client, key: str) -> None:
     assert "vidgate_provider_request_seconds" in metrics and "vidgate_webhook_deliveries" in metrics
     doc = http.get("/openapi.json").json()
     assert {"/v1/videos", "/v1/videos/{video_id}/content", "/v2/videos/generations", "/v1/models"} <= set(doc["paths"])
+
+
+def test_metrics_can_need_a_token(gateway: GatewayServer, http: httpx.Client) -> None:
+    gw = gateway.gateway
+    gw.config.server.metrics_token_env = "TEST_METRICS_TOKEN"
+    unset = http.get("/metrics")
+    assert unset.status_code == 503 and "TEST_METRICS_TOKEN" in unset.json()["error"]["message"]
+    gw.env = {**gw.env, "TEST_METRICS_TOKEN": "scrape-me"}
+    assert http.get("/metrics").status_code == 401
+    assert http.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+    ok = http.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert ok.status_code == 200 and "vidgate_jobs" in ok.text
 
 
 def test_auth_is_required(http: httpx.Client) -> None:

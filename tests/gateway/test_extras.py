@@ -28,6 +28,18 @@ def test_characters_belong_to_their_key(gateway: GatewayServer, http: httpx.Clie
     ]
     assert http.get(f"/v1/videos/characters/{character['id']}", headers=bearer(bob)).status_code == 404
     assert http.get("/v1/videos/characters", headers=bearer(bob)).json()["data"] == []
+    # only its owner's requests may use it: another key mentioning it is refused before anything is sent
+    creates = emulator.state.counts["POST /v2/videos/generations"]
+    mention = {"prompt": f"@{character['username']} waves hello", "seconds": "10"}
+    crossing = http.post("/v1/videos", json=mention, headers=bearer(bob))
+    assert crossing.status_code == 400 and crossing.json()["error"]["param"] == "prompt", crossing.text
+    assert character["username"] in crossing.json()["error"]["message"]
+    relay = http.post("/v2/videos/generations", headers=bearer(bob), json={**mention, "model": "sora-2"})
+    assert relay.status_code == 400
+    assert emulator.state.counts["POST /v2/videos/generations"] == creates
+    own = http.post("/v1/videos", json=mention, headers=bearer(alice))
+    assert own.status_code == 200, own.text
+    assert emulator.state.counts["POST /v2/videos/generations"] == creates + 1
     bad = http.post(
         "/v1/videos/characters", headers=bearer(alice), json={"timestamps": "1,9", "from_task": video["id"]}
     )

@@ -3,13 +3,17 @@ one real PostgreSQL. Their logs are searched for the API keys used: none may app
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -187,3 +191,69 @@ def test_replicas_and_workers_share_postgres(
     assert all(s[0] > 0 for s in stats.values()), stats  # both workers took jobs
     assert sum(s[2] for s in stats.values()) == 6, stats  # and between them finished every one, once
     assert keys_in("\n".join(logs.values()), [token]) == []
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _unauthenticated_upload(port: int, size: int, chunk: bytes) -> bytes:
+    """POST a chunked body of ``size`` bytes with no API key; returns what the server answered (read meanwhile)."""
+    answer = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+
+        def read() -> None:
+            with contextlib.suppress(OSError):
+                while data := sock.recv(65536):
+                    answer.extend(data)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        head = "POST /v1/videos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+        with contextlib.suppress(OSError):  # the server answers 401 and closes: the rest cannot be sent
+            sock.sendall(head.encode())
+            frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+            for _ in range(size // len(chunk)):
+                sock.sendall(frame)
+            sock.sendall(b"0\r\n\r\n")
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+        reader.join(30)
+    return bytes(answer)
+
+
+def test_unauthenticated_uploads_are_never_buffered(procs: Procs, tmp_path: Path, emulator: EmulatorServer) -> None:
+    """20 connections each streaming a 24 MB chunked body without a key: each gets its 401 before the body is
+    read, so the gateway's memory does not grow with what they send (the issue measured 249 -> 711 MB before)."""
+    gw = procs.gateway("bodies", "--config", str(write_config(tmp_path, emulator)), "--database-url",
+                       str(tmp_path / "b.db"))  # fmt: skip
+    procs.wait_healthy(gw)
+    for _ in range(20):  # warm: the first requests import and allocate what every request needs
+        httpx.post(gw.url + "/v1/videos", json={"prompt": "x"}, timeout=10)
+    before = _rss_kib(gw.popen.pid)
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss_kib(gw.popen.pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: _unauthenticated_upload(gw.port or 0, 24 << 20, b"a" * 65536), range(20)))
+    done.set()
+    sampler.join()
+    growth_mb = (peak - before) / 1024
+    print(f"\ngateway RSS {before / 1024:.0f} MB -> peak {peak / 1024:.0f} MB under 20 x 24 MB unauthenticated "
+          f"chunked uploads (+{growth_mb:.1f} MB)")  # fmt: skip
+    assert all(a.startswith(b"HTTP/1.1 401") for a in answers), [a[:60] for a in answers]
+    assert growth_mb < 25, f"the gateway grew {growth_mb:.0f} MB: bodies were buffered"
+    assert httpx.get(gw.url + "/healthz", timeout=5).status_code == 200
+    assert sum(emulator.state.counts.values()) == 0

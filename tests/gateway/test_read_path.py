@@ -27,22 +27,43 @@ def gw(tmp_path: Path) -> Iterator[Gateway]:
     gateway.close()
 
 
-@pytest.mark.parametrize(
-    ("scheme", "host", "root_path"),
-    [("http", b"127.0.0.1:8080", ""), ("https", b"videos.example.com", "/gw"), ("http", None, "/gw/")],
-)
-def test_signed_links_are_the_signed_file_route_as_the_caller_reached_it(
-    gw: Gateway, scheme: str, host: bytes | None, root_path: str
-) -> None:
+def _request(gw: Gateway, scheme: str, host: bytes | None, root_path: str) -> Request:
     app = create_app(gateway=gw, start=False)
     headers = [(b"host", host)] if host else []
-    request = Request({"type": "http", "method": "GET", "scheme": scheme, "path": "/v1/videos/x",
-                       "root_path": root_path, "query_string": b"", "headers": headers,
-                       "server": ("10.0.0.1", 80), "app": app, "router": app.router})  # fmt: skip
+    return Request({"type": "http", "method": "GET", "scheme": scheme, "path": "/v1/videos/x",
+                    "root_path": root_path, "query_string": b"", "headers": headers,
+                    "server": ("10.0.0.1", 80), "app": app, "router": app.router})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "root_path", "trusted", "public_url", "base"),
+    [
+        ("http", b"127.0.0.1:8080", "", ["127.0.0.1:8080"], None, "http://127.0.0.1:8080"),
+        ("https", b"videos.example.com", "/gw", ["videos.example.com"], None, "https://videos.example.com/gw"),
+        ("http", None, "/gw/", [], None, "http://10.0.0.1/gw"),
+        # anyone can send a Host header: an unlisted one is ignored, the socket's own address is used
+        ("http", b"evil.example.com", "", [], None, "http://10.0.0.1"),
+        ("http", b"evil.example.com", "", ["videos.example.com"], None, "http://10.0.0.1"),
+        # a configured public URL wins over everything the request says
+        ("http", b"evil.example.com", "", [], "https://gw.example.com/base/", "https://gw.example.com/base"),
+    ],
+)
+def test_signed_links_are_built_from_the_public_url_a_trusted_host_or_the_servers_address(
+    gw: Gateway,
+    scheme: str,
+    host: bytes | None,
+    root_path: str,
+    trusted: list[str],
+    public_url: str | None,
+    base: str,
+) -> None:
+    gw.config.server.trusted_hosts = trusted
+    gw.config.server.public_url = public_url
+    request = _request(gw, scheme, host, root_path)
     made = link(gw, request, Job(id="job_abc", provider="relay", model="relay/sora-2"), "thumbnail")
     url, _, query = made.partition("?")
-    assert url == str(request.url_for("signed_file", job_id="job_abc", variant="thumbnail"))
-    assert url.endswith(FILE_PATH.format(job_id="job_abc", variant="thumbnail"))
+    assert url == base + FILE_PATH.format(job_id="job_abc", variant="thumbnail")
+    assert "evil" not in made
     expires, signature = (part.split("=", 1)[1] for part in query.split("&"))
     assert gw.signer.file_ok("job_abc", "thumbnail", int(expires), signature)
 

@@ -78,7 +78,11 @@ def test_an_unknown_outcome_never_falls_back(
         emulator.set_faults(None)
     video = r.json()
     assert r.status_code == 200 and video["vidgate"]["route"] == "flaky"
-    assert video["vidgate"]["status"] == "unknown" and video["status"] == "queued"
+    assert video["vidgate"]["status"] == "unknown"
+    # nothing will resolve it on its own (this protocol has no idempotent create): a person decides, and an
+    # OpenAI client's poll stops here rather than loop on "queued" forever
+    assert video["status"] == "failed" and video["error"]["code"] == "outcome_unknown"
+    assert "vidgate jobs retry" in video["error"]["message"]
     assert emulator.state.counts["POST /v1/videos"] == 1  # the spare route was never asked: it may be paid twice
 
 

@@ -118,3 +118,22 @@ def test_remix_is_charged_like_a_create(gateway: GatewayServer, http: httpx.Clie
     wait_done(http, video["id"], key)
     refused = http.post(f"/v1/videos/{video['id']}/remix", json={"prompt": "again"}, headers=bearer(key))
     assert refused.status_code == 402 and refused.json()["error"]["code"] == "budget_exceeded"
+
+
+def test_keys_create_takes_the_gateways_allow_hosts(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[server]\ndatabase_url = "{db}"\nallow_hosts = ["10.0.0.5"]\n')
+    runner = CliRunner()
+    refused = runner.invoke(app, ["keys", "create", "--name", "a", "--webhook-url", "http://10.0.0.5/h",
+                                  "--database-url", str(db)])  # fmt: skip
+    assert refused.exit_code == 2 and "--webhook-url is refused" in refused.output
+    made = runner.invoke(app, ["keys", "create", "--name", "a", "--webhook-url", "http://10.0.0.5/h",
+                               "--config", str(config), "--json"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["webhook_url"] == "http://10.0.0.5/h"
+    unresolvable = runner.invoke(app, ["keys", "create", "--name", "b", "--webhook-url", "http://nowhere.invalid/h",
+                                       "--database-url", str(db)])  # fmt: skip
+    assert unresolvable.exit_code == 2 and "cannot be used" in unresolvable.output
+    listed = runner.invoke(app, ["keys", "list", "--database-url", str(db), "--json"])  # the config's database
+    assert [k["name"] for k in json.loads(listed.stdout)] == ["a"]

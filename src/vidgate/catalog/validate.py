@@ -26,6 +26,7 @@ from vidgate.problems import show_value as _show
 from vidgate.types import ImageRole, VideoRequest
 
 STORYBOARD_TOLERANCE_S = 0.05
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but tab, newline, carriage return
 _RAW_SHOT = re.compile(r"^\s*Shot\s+\d+\s*:\s*\n\s*duration\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*sec", re.M | re.I)
 
 
@@ -160,6 +161,20 @@ def _check_prompt(request: VideoRequest, spec: ModelSpec, report: Report) -> Non
                 Problem("prompt", prompt, "the prompt is empty", suggestion="describe the video you want")
             )
         return
+    texts = [("prompt", prompt)] + [(f"shots[{i}].scene", shot.scene) for i, shot in enumerate(request.shots)]
+    for field_name, text in texts:
+        control = _CONTROL.search(text)
+        if control:
+            report.problems.append(
+                Problem(
+                    field_name,
+                    f"...{text[max(0, control.start() - 20) : control.start()]}{control.group()!r}...",
+                    f"contains the control character {control.group()!r} (U+{ord(control.group()):04X}), which no "
+                    "model reads and some refuse",
+                    allowed="text, tabs and line breaks",
+                    suggestion="remove it",
+                )
+            )
     if spec.prompt.max_chars is not None and len(prompt) > spec.prompt.max_chars:
         report.problems.append(
             Problem(

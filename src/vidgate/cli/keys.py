@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -46,25 +47,39 @@ def create(
     rate_limit: Annotated[int | None, typer.Option(help="Most video creates per minute")] = None,
     budget: Annotated[float | None, typer.Option(help="Spend budget in USD (estimated from prices per second)")] = None,
     webhook_url: Annotated[str | None, typer.Option(help="Default callback URL for this key's videos")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="The gateway's TOML: its allow_hosts apply to --webhook-url and its database_url is the default",
+        ),
+    ] = None,
     database_url: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key and print it once (it cannot be shown again)."""
-    from vidgate.net.ssrf import FetchPolicy, FetchRefused
+    from vidgate.net.ssrf import FetchFailed, FetchPolicy, FetchRefused
+    from vidgate.server.config import load_config
     from vidgate.server.tenants import create_key
     from vidgate.server.webhooks_out import check_url
     from vidgate.store.gateway import gateway_data
 
     with reported(as_json):
+        settings = load_config(config).server
+        if database_url is None and config is not None:
+            database_url = settings.database_url
         if rate_limit is not None and rate_limit < 1:
             raise typer.BadParameter(f"--rate-limit must be at least 1, got {rate_limit}")
         if budget is not None and not (math.isfinite(budget) and budget >= 0):
             raise typer.BadParameter(f"--budget must be a finite amount of USD, 0 or more; got {budget}")
         if webhook_url:
             try:
-                check_url(webhook_url, FetchPolicy())
+                check_url(webhook_url, FetchPolicy.allowing(settings.allow_hosts))
             except FetchRefused as exc:
                 raise typer.BadParameter(f"--webhook-url is refused: {exc.reason}") from None
+            except FetchFailed as exc:
+                raise typer.BadParameter(f"--webhook-url cannot be used: {exc.reason}") from None
         with open_store(database_url) as store:
             made = create_key(
                 gateway_data(store), name, rate_limit_per_min=rate_limit, budget_usd=budget, webhook_url=webhook_url

@@ -88,6 +88,7 @@ class Submission:
     changes: list[Change]
     job_fields: dict[str, Any] = field(default_factory=dict)  # extra Job fields set at creation (owner...)
     route: str | None = None
+    created: bool | None = None  # after a send: False when its idempotency key had a job already
 
 
 class Core:

@@ -169,10 +169,26 @@ def character_plan(
     route: str | None = None,
 ) -> CharacterPlan:
     """Check a character request (every problem at once) and find where it goes. Raises before any I/O."""
+    source = from_task if isinstance(from_task, Job) else _stored(core, from_task)
     spec = _character_spec(core, model, provider)
     dialect = get_dialect(spec.dialect)
+    if "characters" not in dialect.operations:
+        makers = [s.key for s in core.catalog.models.values() if "characters" in get_dialect(s.dialect).operations]
+        raise ValidationError(
+            [
+                Problem(
+                    "model",
+                    spec.key,
+                    f"vidgate cannot create stored characters through {spec.key}'s protocol ({spec.dialect}); "
+                    f"{spec.key} takes a character inline on create ({spec.characters.how or 'see its entry'})",
+                    allowed=", ".join(makers[:8]) or "none",
+                    suggestion="create the character with one of those models, or pass character_url and "
+                    "character_timestamps with the video request",
+                )
+            ],
+            spec.key,
+        )
     problems: list[Problem] = []
-    source = from_task if isinstance(from_task, Job) else _stored(core, from_task)
     task_id = _task_id(source, from_task, problems)
     try:
         request = CharacterRequest(url=url, from_task=task_id, timestamps=timestamps, name=name)
@@ -208,7 +224,8 @@ def _character_spec(core: Core, model: str | None, provider: str | None) -> Mode
             )
         return spec
     for spec in core.catalog.models.values():
-        if spec.characters.supported and provider in (None, spec.provider):
+        makes = spec.characters.supported and "characters" in get_dialect(spec.dialect).operations
+        if makes and provider in (None, spec.provider):
             return spec
     raise ConfigurationError(
         f"No model of provider {provider!r} can create characters. Providers that can: "

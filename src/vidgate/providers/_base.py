@@ -127,7 +127,7 @@ class Dialect:
     def status(self, task_id: str, spec: ModelSpec, conn: Connection) -> Flow[JobUpdate]:
         raise NotImplementedError
 
-    operations: ClassVar[frozenset[str]] = frozenset()  # extra flows this dialect speaks: remix, list, delete
+    operations: ClassVar[frozenset[str]] = frozenset()  # extra flows it speaks: remix, list, delete, characters
     # True when each create may carry its own callback URL that the provider POSTs to, unsigned (the relay's
     # notify_hook): vidgate then sends an unguessable per-job URL (see vidgate.engine.callbacks).
     per_job_callback: ClassVar[bool] = False
@@ -173,7 +173,7 @@ class Dialect:
         return []
 
     def create_character(self, request: CharacterRequest, conn: Connection) -> Flow[Character]:
-        """Create a reusable character (for models whose catalog entry has ``characters.supported``)."""
+        """Create a reusable character (``"characters" in operations``)."""
         raise NotImplementedError
 
     def wire_models(self, spec: ModelSpec) -> list[str]:

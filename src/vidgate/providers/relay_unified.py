@@ -151,6 +151,7 @@ def output_urls(data: _TaskData | None) -> list[str]:
 class RelayUnified(Dialect):
     name = "relay-unified"
     Options = RelayOptions
+    operations = frozenset({"characters"})
     per_job_callback = True  # notify_hook: a URL per create, POSTed to without a signature
 
     def create_body(self, prepared: Prepared) -> dict[str, Any]:

@@ -7,6 +7,7 @@ catalog then checks against the model. OpenAI's ``size`` ("1280x720") becomes th
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Literal
 
@@ -16,10 +17,13 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from vidgate.catalog import ModelSpec
+from vidgate.problems import problems_of, show_value
 from vidgate.server.errors import APIError
+from vidgate.server.middleware import BodyTooLarge
 from vidgate.types import ImageInput, ImageRole, VideoRequest
 
 _FORBID = ConfigDict(extra="forbid")
+MAX_IMAGES = 16  # more than any model takes (the catalog's own limits are checked later, with the model)
 # Schemas nested in request bodies, added to the OpenAPI document's components by ``create_app``.
 COMPONENTS: dict[str, dict[str, Any]] = {}
 
@@ -51,7 +55,9 @@ class OpenAICreate(BaseModel):
     aspect_ratio: str | None = Field(None, description='vidgate extension, e.g. "16:9"')
     resolution: str | None = Field(None, description='vidgate extension, e.g. "720p"')
     hd: bool | None = Field(None, description="vidgate extension")
-    images: list[str] = Field(default_factory=list, description="vidgate extension: image URLs or data URIs")
+    images: list[str] = Field(
+        default_factory=list, max_length=MAX_IMAGES, description="vidgate extension: image URLs or data URIs"
+    )
     image_roles: list[ImageRole] = Field(
         default_factory=list,
         description="vidgate extension: each image's role, in order (input_reference first, then images); "
@@ -75,7 +81,7 @@ class RelayCreate(BaseModel):
 
     prompt: str = Field(max_length=1_000_000)
     model: str
-    images: list[str] = Field(default_factory=list, description="URLs or base64 / data URIs")
+    images: list[str] = Field(default_factory=list, max_length=MAX_IMAGES, description="URLs or base64 / data URIs")
     aspect_ratio: str | None = None
     hd: bool | None = None
     duration: str | int | float | None = Field(None, description='Seconds, e.g. "10"')
@@ -100,9 +106,9 @@ class CharacterCreate(BaseModel):
 
 def _problems(exc: PydanticValidationError, prefix: str = "") -> APIError:
     problems: list[dict[str, Any]] = []
-    for err in exc.errors():
-        param = prefix + ".".join(str(x) for x in err["loc"])
-        problems.append({"param": param or None, "message": f"{param}: {err['msg']}"})
+    for p in problems_of(exc):
+        param = prefix + p.field if p.field != "request" else (prefix.rstrip(".") or None)
+        problems.append({"param": param, "message": f"{param}: {p.message} (got {show_value(p.value)})"})
     message = "; ".join(str(p["message"]) for p in problems)
     return APIError(400, message, param=problems[0]["param"], code="invalid_value", problems=problems)
 
@@ -122,6 +128,8 @@ async def read_body(request: Request, *, allow_multipart: bool = True) -> tuple[
     if ctype.startswith("multipart/form-data") and allow_multipart:
         try:
             form = await request.form()
+        except BodyTooLarge:
+            raise
         except Exception as exc:  # a malformed multipart body
             raise APIError(400, f"The multipart body cannot be read: {exc}", code="invalid_body") from None
         fields: dict[str, Any] = {}
@@ -139,21 +147,55 @@ async def read_body(request: Request, *, allow_multipart: bool = True) -> tuple[
             else:
                 fields[key] = value
         return fields, files
-    if "json" in ctype or not ctype:
+    media = ctype.split(";", 1)[0].strip().lower()
+    if media in ("application/json", "") or (media.startswith("application/") and media.endswith("+json")):
         raw = await request.body()
         if not raw.strip():
             raise APIError(400, "The request body is empty; send a JSON object.", code="invalid_json")
-        import json
-
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise APIError(400, f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+        data = load_json(raw)
         if not isinstance(data, dict):
             raise APIError(400, "The request body must be a JSON object.", code="invalid_json")
         return data, {}
     allowed = "application/json or multipart/form-data" if allow_multipart else "application/json"
     raise APIError(415, f"Unsupported content type {ctype!r}: send {allowed}.", code="unsupported_content_type")
+
+
+MAX_DEPTH = 32  # objects and arrays nested deeper than this are refused (no body of this API nests past 4)
+
+
+def load_json(raw: bytes | str, param: str | None = None) -> Any:
+    """Parse a JSON body or field; too deep a nesting is a 400 naming the limit, never a crash."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        data = None
+        depth = MAX_DEPTH + 1
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise APIError(400, f"The request body is not valid JSON: {exc}", param=param, code="invalid_json") from None
+    else:
+        depth = _depth(data)
+    if depth > MAX_DEPTH:
+        raise APIError(
+            400,
+            f"The JSON is nested more than {MAX_DEPTH} levels deep; this API never needs more than a few.",
+            param=param,
+            code="invalid_json",
+        )
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: a hostile document cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _bool(value: Any, name: str) -> Any:
@@ -242,14 +284,7 @@ def openai_request(
     if "hd" in fields:
         fields["hd"] = _bool(fields["hd"], "hd")
     if isinstance(fields.get("options"), str):
-        import json
-
-        try:
-            fields["options"] = json.loads(fields["options"])
-        except ValueError:
-            raise APIError(
-                400, "Invalid 'options': expected a JSON object.", param="options", code="invalid_type"
-            ) from None
+        fields["options"] = load_json(fields["options"], "options")
     body: OpenAICreate = parse_model(OpenAICreate, fields)
     check_prompt(body.prompt, max_prompt)
     spec: ModelSpec = spec_of(body.model)

@@ -64,10 +64,20 @@ class ServerSettings(BaseModel):
         description="Env var with the gateway secret (signs file links and derives webhook signing secrets); "
         "without it one is generated in $VIDGATE_HOME/gateway-secret (set it for replicas)",
     )
+    metrics_token_env: str | None = Field(
+        None,
+        description="Env var holding a token /metrics then requires as 'Authorization: Bearer <token>' "
+        "(unset: /metrics is open, for a scraper on a private network)",
+    )
     public_url: str | None = Field(
         None,
         description="The URL providers reach this gateway at: webhooks in are received under /hooks and new jobs "
         "carry their own callback URL where the provider takes one (polling stays the safety net)",
+    )
+    trusted_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host header values links may be built from when public_url is not set (lower case, with "
+        "the port if not the default); other Host headers are ignored and the server's own address is used",
     )
     allow_hosts: list[str] = Field(
         default_factory=list, description="Hosts that skip the SSRF address check (image URLs, callbacks)"

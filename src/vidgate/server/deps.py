@@ -9,7 +9,7 @@ from fastapi.security import HTTPBearer
 
 from vidgate.server.gateway import Gateway
 from vidgate.server.tenants import Principal
-from vidgate.types import Job, VideoRequest
+from vidgate.types import Job
 
 # Dependencies are coroutines: FastAPI runs a plain ``def`` dependency on a worker thread, and a thread hop
 # costs more than everything these do. Each dependency FastAPI solves costs ~20 us, so there are few.
@@ -72,14 +72,3 @@ def _gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]
 PrincipalDep = Annotated[Principal, Depends(GatewayKey())]
 VideoDep = Annotated[VideoRead, Depends(GatewayKeyAndVideo("video_id"))]  # routes with a {video_id}
-
-
-async def check_request_urls(gw: Gateway, request: VideoRequest, image_param: str) -> None:
-    """Refuse image and character URLs that point at private networks before anything is stored or sent."""
-    urls = [(image_param, i.source) for i in request.images if isinstance(i.source, str)]
-    character_url = request.options.get("character_url")
-    if isinstance(character_url, str):
-        urls.append(("character_url", character_url))
-    for param, url in urls:
-        if url.lower().startswith(("http://", "https://")):
-            await gw.check_url(url, param, what=f"The URL {url[:200]}")

@@ -26,6 +26,8 @@ from vidgate.errors import (
     ValidationError,
     VidgateError,
 )
+from vidgate.problems import field_path, show_value
+from vidgate.server.middleware import BodyTooLarge, too_large
 from vidgate.server.responses import JSONResponse
 from vidgate.store.errors import JobNotFoundError
 
@@ -136,6 +138,10 @@ def install_handlers(app: FastAPI) -> None:
     async def _api(request: Request, exc: APIError) -> JSONResponse:
         return exc.response()
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(too_large(exc.limit), status_code=413, headers={"connection": "close"})
+
     @app.exception_handler(JobNotFoundError)
     async def _missing(request: Request, exc: JobNotFoundError) -> JSONResponse:
         return not_found("video", str(request.path_params.get("video_id", "?"))).response()
@@ -149,8 +155,10 @@ def install_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems: list[dict[str, Any]] = []
         for err in exc.errors():
-            loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
-            problems.append({"param": ".".join(loc) or None, "message": str(err.get("msg", "invalid"))})
+            loc = tuple(x for x in err.get("loc", ()) if x not in ("body", "query", "path", "header"))
+            param = field_path(loc) if loc else None
+            said = str(err.get("msg", "invalid")).replace("Input should be", "should be")
+            problems.append({"param": param, "message": f"{said} (got {show_value(err.get('input'))})"})
         first = problems[0] if problems else {"param": None, "message": "invalid request"}
         message = "; ".join(f"{p['param']}: {p['message']}" if p["param"] else str(p["message"]) for p in problems)
         return APIError(

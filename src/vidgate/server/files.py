@@ -79,14 +79,14 @@ async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
 
 
 def link(gw: Gateway, request: Request, job: Job, variant: str = "video") -> str:
-    return _signed(gw, _base(request), job.id, variant)
+    return _signed(gw, _base(gw, request), job.id, variant)
 
 
 def links(gw: Gateway, request: Request, job: Job) -> dict[str, str]:
     if job.status is not JobStatus.succeeded or not job.done:
         return {}
     kinds = {a.kind for a in job.assets}
-    base = _base(request)
+    base = _base(gw, request)
     out = {"video": _signed(gw, base, job.id, "video")}
     if kinds & {"thumbnail", "cover"}:
         out["thumbnail"] = _signed(gw, base, job.id, "thumbnail")
@@ -95,12 +95,20 @@ def links(gw: Gateway, request: Request, job: Job) -> dict[str, str]:
     return out
 
 
-def _base(request: Request) -> str:
-    """This gateway's URL as the caller reached it (scheme, host, root path), without a trailing slash."""
+def _base(gw: Gateway, request: Request) -> str:
+    """This gateway's URL for links, never taken from an unchecked ``Host`` header (anyone can send one): the
+    configured ``public_url``; else the ``Host`` when it is one of ``trusted_hosts``; else the address the
+    request really arrived at."""
+    s = gw.config.server
+    if s.public_url:
+        return s.public_url.rstrip("/")
     scope = request.scope
     server = scope.get("server")
     root_path = scope.get("app_root_path", scope.get("root_path", ""))
-    return _base_of(scope.get("scheme", "http"), request.headers.get("host"), server and tuple(server), root_path)
+    host = request.headers.get("host")
+    if host is not None and host.lower() not in s.trusted_hosts:
+        host = None  # (then the socket's own address: scope["server"])
+    return _base_of(scope.get("scheme", "http"), host, server and tuple(server), root_path)
 
 
 @lru_cache(maxsize=256)

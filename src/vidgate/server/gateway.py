@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vidgate.catalog import Catalog, load_catalog
+from vidgate.catalog import Catalog, ModelSpec, load_catalog
 from vidgate.engine.callbacks import wire_callbacks
 from vidgate.engine.core import CallEvent
 from vidgate.engine.worker import Worker
@@ -26,8 +28,8 @@ from vidgate.server.errors import APIError, not_found
 from vidgate.server.metrics import Metrics
 from vidgate.server.routing import Router, gateway_client
 from vidgate.server.signing import Signer, load_gateway_secret
-from vidgate.server.submit import Pricing, Submitter, refused_for_sure
-from vidgate.server.tenants import ANONYMOUS, Principal, averify, averify_with_job, rate_check
+from vidgate.server.submit import Pricing, Submitter, accepted, refused_for_sure, request_fingerprint
+from vidgate.server.tenants import ANONYMOUS, Principal, averify, averify_with_job
 from vidgate.server.webhooks_out import Dispatcher, new_delivery
 from vidgate.store import JobNotFoundError, JobStore, open_store
 from vidgate.store.gateway import GatewayData, gateway_data
@@ -162,18 +164,42 @@ class Gateway:
         except JobNotFoundError:
             return None
 
-    def check_rate(self, principal: Principal) -> None:
-        wait = rate_check(self.data, principal)
-        if wait is not None:
-            assert principal.record is not None
-            raise APIError(
-                429,
-                f"This API key may create {principal.record.rate_limit_per_min} videos per minute; "
-                f"try again in {wait:g} s.",
-                code="rate_limit_exceeded",
-                kind="rate_limit_error",
-                headers={"retry-after": str(int(wait))},
-            )
+    def check_metrics_token(self, authorization: str | None) -> None:
+        """/metrics behind a token when ``metrics_token_env`` names one (compared in constant time)."""
+        name = self.config.server.metrics_token_env
+        if name is None:
+            return
+        token = self.env.get(name)
+        if not token:
+            raise APIError(503, f"/metrics is configured to need the token in ${name}, which is not set.",
+                           code="metrics_token_unset")  # fmt: skip
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise APIError(401, f"/metrics needs 'Authorization: Bearer <the token in ${name}>'.",
+                           code="invalid_metrics_token")  # fmt: skip
+
+    def take_create_slot(self, principal: Principal) -> str | None:
+        """Count one create against the key's rate limit (a sliding minute), or refuse it with 429. Returns the
+        slot to give back (``release_create_slot``) if the create is not accepted after all."""
+        record = principal.record
+        if record is None or record.rate_limit_per_min is None:
+            return None
+        taken = self.data.take_create_slot(record.id, record.rate_limit_per_min, utcnow())
+        if isinstance(taken, str):
+            return taken
+        wait = max(1, math.ceil(taken))
+        raise APIError(
+            429,
+            f"This API key may create {record.rate_limit_per_min} videos per minute (accepted creates in any "
+            f"60 s; refused requests and replays do not count); try again in {wait} s.",
+            code="rate_limit_exceeded",
+            kind="rate_limit_error",
+            headers={"retry-after": str(wait)},
+        )
+
+    def release_create_slot(self, slot: str | None) -> None:
+        if slot is not None:
+            self.data.release_create_slot(slot)
 
     # -------------------------------------------------------------- jobs
 
@@ -188,6 +214,17 @@ class Gateway:
         except FetchFailed as exc:
             raise APIError(400, f"{what} cannot be used: {exc.reason}.", param=param, code="invalid_url") from None
 
+    async def check_request_urls(self, request: VideoRequest, image_param: str) -> None:
+        """Refuse image and character URLs that point at private networks before anything is stored or sent
+        (the lookups run off the event loop, after every count and size check)."""
+        urls = [(image_param, i.source) for i in request.images if isinstance(i.source, str)]
+        character_url = request.options.get("character_url")
+        if isinstance(character_url, str):
+            urls.append(("character_url", character_url))
+        for param, url in urls:
+            if url.lower().startswith(("http://", "https://")):
+                await self.check_url(url, param, what=f"The URL {url[:200]}")
+
     async def submit(
         self,
         principal: Principal,
@@ -196,19 +233,48 @@ class Gateway:
         idempotency_key: str | None = None,
         callback_url: str | None = None,
         callback_param: str = "callback_url",
+        image_param: str = "images",
     ) -> Job:
-        """Rate limit, SSRF-check URLs, then create through the routes; register webhooks for the job."""
+        """Create a video for ``principal``, in an order that never counts or charges what is not made:
+
+        1. a retry with a known ``Idempotency-Key`` gets the stored answer (not checked, counted or charged
+           again; a different request under the key is 422, one still being sent 409);
+        2. the request is checked against the model, then its URLs (SSRF) — 400, nothing counted;
+        3. a create slot is taken from the key's rate limit (429) and the cost is charged (402);
+        4. the create is sent; a refusal at create gives the slot and the charge back.
+        """
+        fingerprint = request_fingerprint(request, callback_url)
+        if idempotency_key:
+            stored = self.submitter.replay(principal, request, idempotency_key, fingerprint)
+            if stored is not None:
+                return stored
+        checked = await self.submitter.check(principal, request)
+        await self.check_request_urls(request, image_param)
         if callback_url:
             await self.check_url(callback_url, callback_param)
-        self.check_rate(principal)
-        job = await self.submitter.submit(principal, request, idempotency_key)
+        slot = self.take_create_slot(principal)
+        try:
+            job, created = await self.submitter.submit(principal, request, idempotency_key, fingerprint, checked)
+        except BaseException:
+            self.release_create_slot(slot)
+            raise
+        if not created or not accepted(job):
+            self.release_create_slot(slot)
+        if not created:  # a concurrent request with the same key made it: answered as a replay of that one
+            self.submitter.same_request(job, fingerprint)
+            return job
         urls = [u for u in (callback_url, principal.webhook_url) if u]
-        existing = {d.url for d in self.data.list_deliveries(job_id=job.id)}
         now = utcnow()
         for url in dict.fromkeys(urls):
-            if url not in existing:
-                self.data.add_delivery(new_delivery(job.id, principal.key_id, url, now))
+            self.data.add_delivery(new_delivery(job.id, principal.key_id, url, now))
         return job
+
+    def spec_or_none(self, model: str) -> ModelSpec | None:
+        """The catalog's entry for a stored job's model (None once the catalog no longer has it)."""
+        try:
+            return self.catalog.resolve(model)
+        except VidgateError:
+            return None
 
     def job(self, principal: Principal, job_id: str) -> Job:
         """The job if ``principal`` owns it; every other case is the same 404 (no hint that it exists)."""
@@ -226,20 +292,34 @@ class Gateway:
         return job if job.owner == owner else None
 
     async def remix(self, principal: Principal, job_id: str, prompt: str) -> Job:
-        """A new video from a finished one; rate-limited and charged like a create (the same length)."""
+        """A new video from a finished one; counted and charged like a create (the same length)."""
         source = self.job(principal, job_id)
-        self.check_rate(principal)
         spec = self.catalog.resolve(source.model)
         request = (source.request or VideoRequest(prompt=prompt, model=spec.key)).model_copy(update={"prompt": prompt})
-        cost = self.submitter.charge(principal, request, spec)
+        slot = self.take_create_slot(principal)
         try:
-            return await self.client.remix(source, prompt)
-        except VidgateError as exc:
-            if cost and principal.record is not None and (exc.job is None or refused_for_sure(exc)):
-                self.data.refund(principal.record.id, cost)  # nothing was made
-            if isinstance(exc, TransportError | ProviderHTTPError) and exc.job is not None:
-                return exc.job  # recorded failed or unknown: the video object says which
+            cost = self.submitter.charge(principal, request, spec)
+        except BaseException:
+            self.release_create_slot(slot)
             raise
+        try:
+            job = await self.client.remix(source, prompt)
+        except VidgateError as exc:
+            made = exc.job if isinstance(exc, TransportError | ProviderHTTPError) else None
+            if made is None or refused_for_sure(exc):
+                self.submitter.refund(principal, cost)  # nothing was made
+                self.release_create_slot(slot)
+            else:
+                self.submitter.hold(principal, made, cost)
+            if made is not None:
+                return made  # recorded failed or unknown: the video object says which
+            raise
+        except BaseException:
+            self.submitter.refund(principal, cost)
+            self.release_create_slot(slot)
+            raise
+        self.submitter.hold(principal, job, cost)
+        return job
 
     async def cancel(self, principal: Principal, job_id: str) -> Job:
         """At the provider where it can cancel, otherwise here (the provider may still finish it)."""
@@ -262,6 +342,7 @@ class Gateway:
                 await self.client.delete(job)
             except VidgateError as exc:  # the gateway's copy goes anyway; the provider's expires on its own
                 log.warning("provider delete of %s failed: %s", job.id, exc)
+        self.data.settle_charges(utcnow())  # before the row goes: a failed job's charge is refunded
         for asset in job.assets:
             if asset.path:
                 with contextlib.suppress(OSError):

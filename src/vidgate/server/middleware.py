@@ -39,8 +39,20 @@ def too_large(limit: int) -> dict[str, object]:
     }
 
 
+class BodyTooLarge(Exception):
+    """Raised out of ``receive`` when a body passes the limit; answered with 413 (see ``errors.install_handlers``)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"request body over {limit} bytes")
+
+
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or, without one, while reading."""
+    """Refuse bodies over ``limit`` bytes with 413: at once by ``Content-Length``, else while the body is read.
+
+    Nothing is read ahead: the body stays in the socket until a handler asks for it, which is after the API key
+    was checked, so an unauthenticated request is answered 401 without its body ever being buffered.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -55,53 +67,29 @@ class BodyLimit:
             try:
                 declared = int(length)
             except ValueError:
-                await _reply(
-                    send,
-                    400,
-                    {
-                        "error": {
-                            "message": "Invalid Content-Length header.",
-                            "type": "invalid_request_error",
-                            "param": None,
-                            "code": "invalid_header",
-                        }
-                    },
-                )
+                declared = -1
+            if declared < 0:
+                await _reply(send, 400, _error("Invalid Content-Length header.", "invalid_header"))
                 return
             if declared > self.limit:
                 await _reply(send, 413, too_large(self.limit))
                 return
-            await self.app(scope, receive, send)
-            return
-        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        # no Content-Length (chunked): read up to the limit first, then replay what was read
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
+        limit, seen = self.limit, 0
+
+        async def counted() -> Message:
+            nonlocal seen
             message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, receive, send)
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.limit:
-                await _reply(send, 413, too_large(self.limit))
-                return
-            chunks.append(body)
-            more = bool(message.get("more_body"))
-        replayed = False
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
+        await self.app(scope, counted, send)
 
-        await self.app(scope, replay, send)
+
+def _error(message: str, code: str) -> dict[str, object]:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
 
 
 class AccessLog:

@@ -33,7 +33,7 @@ from vidgate.server.bodies import (
     parse_model,
     read_body,
 )
-from vidgate.server.deps import GatewayDep, PrincipalDep, VideoDep, check_request_urls
+from vidgate.server.deps import GatewayDep, PrincipalDep, VideoDep
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.gateway import Gateway
 from vidgate.server.present import video_object
@@ -106,7 +106,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def video_json(gw: Gateway, request: Request, job: Job) -> dict[str, Any]:
-    return video_object(job, links=files.links(gw, request, job))
+    return video_object(job, links=files.links(gw, request, job), spec=gw.spec_or_none(job.model))
 
 
 def respond(gw: Gateway, request: Request, job: Job) -> JSONResponse:
@@ -137,8 +137,9 @@ async def create_video(
         raise from_vidgate(exc) from None
     except ValueError as exc:  # e.g. an image source the request model refuses
         raise APIError(400, str(exc), code="invalid_value") from None
-    await check_request_urls(gw, video_request, "input_reference")
-    job = await gw.submit(principal, video_request, idempotency_key=idempotency_key, callback_url=callback)
+    job = await gw.submit(
+        principal, video_request, idempotency_key=idempotency_key, callback_url=callback, image_param="input_reference"
+    )
     return respond(gw, request, job)
 
 
@@ -148,7 +149,7 @@ async def list_videos(
     gw: GatewayDep,
     principal: PrincipalDep,
     after: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=0, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> JSONResponse:
     jobs, has_more = await run_in_threadpool(_page, gw, principal.key_id, after, limit, order)
@@ -165,8 +166,6 @@ async def list_videos(
 
 
 def _page(gw: Gateway, owner: str, after: str | None, limit: int, order: str) -> tuple[list[Job], bool]:
-    if limit == 0:
-        return [], False
     if order == "desc":
         cursor = None
         if after:
@@ -218,6 +217,9 @@ async def video_content(
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
 ) -> FileResponse:
     return await files.serve(read.gw, read.job, variant)
+
+
+router.add_api_route("/{video_id}/content", video_content, methods=["HEAD"], include_in_schema=False)
 
 
 @router.post(

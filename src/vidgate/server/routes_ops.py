@@ -98,7 +98,8 @@ async def healthz(gw: GatewayDep) -> JSONResponse:
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
-async def metrics(gw: GatewayDep) -> Response:
+async def metrics(request: Request, gw: GatewayDep) -> Response:
+    gw.check_metrics_token(request.headers.get("authorization"))
     body = await run_in_threadpool(gw.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
 
@@ -124,6 +125,9 @@ async def signed_file(
     except JobNotFoundError:
         raise not_found("video", job_id) from None
     return await files.serve(gw, job, variant)
+
+
+router.add_api_route(files.FILE_PATH, signed_file, methods=["HEAD"], include_in_schema=False)
 
 
 @router.get("/v1/webhook_deliveries", tags=["webhooks"], summary="The webhook delivery log of this API key")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
 from vidgate.server.bodies import RelayCreate, body_schema, read_body, relay_request
-from vidgate.server.deps import GatewayDep, GatewayKeyAndVideo, PrincipalDep, VideoRead, check_request_urls
+from vidgate.server.deps import GatewayDep, GatewayKeyAndVideo, PrincipalDep, VideoRead
 from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.present import relay_task
 from vidgate.server.responses import JSONResponse
@@ -34,7 +34,12 @@ CREATE_BODY: dict[str, Any] = {
     openapi_extra=CREATE_BODY,
     responses={200: {"content": {"application/json": {"example": {"task_id": "job_0123"}}}}},
 )
-async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+async def create_task(
+    request: Request,
+    gw: GatewayDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
     data, _ = await read_body(request, allow_multipart=False)
     try:
         video_request, hook = relay_request(data, gw.router.resolve, gw.config.server.max_prompt_chars)
@@ -42,10 +47,13 @@ async def create_task(request: Request, gw: GatewayDep, principal: PrincipalDep)
         raise from_vidgate(exc, {}) from None
     except ValueError as exc:
         raise APIError(400, str(exc), code="invalid_value") from None
-    await check_request_urls(gw, video_request, "images")
-    idem = request.headers.get("idempotency-key")
     job = await gw.submit(
-        principal, video_request, idempotency_key=idem, callback_url=hook, callback_param="notify_hook"
+        principal,
+        video_request,
+        idempotency_key=idempotency_key,
+        callback_url=hook,
+        callback_param="notify_hook",
+        image_param="images",
     )
     return JSONResponse({"task_id": job.id})
 

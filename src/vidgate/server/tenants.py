@@ -1,20 +1,19 @@
 """Tenants: gateway API keys (``vg_<id>_<secret>``), stored as a salted HMAC-SHA256, checked in constant time.
 
 The id part is public (it is what ``vidgate keys list`` shows and what jobs record as their owner); the
-secret part is shown once, at creation, and never stored. Each key may carry a create-rate limit (per
-minute, shared by every replica through the database), a spend budget (USD, estimated from prices per
-second) and a default webhook URL.
+secret part is shown once, at creation, and never stored. Each key may carry a create-rate limit (accepted
+creates per sliding minute, shared by every replica through the database), a spend budget (USD, estimated
+from prices per second; see ``vidgate.server.submit``) and a default webhook URL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from vidgate.store.gateway import GatewayData, KeyRecord
 from vidgate.types import Job, utcnow
@@ -112,20 +111,3 @@ class Principal:
     @property
     def webhook_url(self) -> str | None:
         return self.record.webhook_url if self.record else None
-
-
-def window_start(now: datetime) -> datetime:
-    now = now.astimezone(UTC)
-    return now.replace(second=0, microsecond=0)
-
-
-def rate_check(data: GatewayData, principal: Principal, now: datetime | None = None) -> float | None:
-    """None when the create may go ahead; else the seconds until the key's window reopens."""
-    record = principal.record
-    if record is None or record.rate_limit_per_min is None:
-        return None
-    now = now or utcnow()
-    start = window_start(now)
-    if data.hit(record.id, start) <= record.rate_limit_per_min:
-        return None
-    return max(1.0, math.ceil((start + timedelta(minutes=1) - now).total_seconds()))

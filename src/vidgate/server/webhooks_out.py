@@ -103,7 +103,9 @@ class Dispatcher:
     # -------------------------------------------------------------- work
 
     def run_once(self) -> int:
-        """Arm deliveries whose job is final, then send every due one; returns how many were sent."""
+        """Settle the charges of jobs that ended, arm deliveries whose job is final, then send every due one;
+        returns how many were sent."""
+        self.data.settle_charges(self.clock())  # here: the gateway's one background round over final jobs
         self.arm_ready()
         due = self.data.claim_deliveries(self.sender, self.clock(), lease_s=self.settings.webhook_timeout_s * 3)
         for delivery in due:

@@ -1,5 +1,5 @@
-"""What the gateway keeps beside the jobs, in the same database: API keys (hashed), per-key request windows,
-outgoing webhook deliveries with their attempt log, and characters created through the gateway.
+"""What the gateway keeps beside the jobs, in the same database: API keys (hashed), per-key create slots, what
+each job was charged, outgoing webhook deliveries with their attempt log, and characters created through the gateway.
 
 One contract (``GatewayData``), an in-memory twin and one SQL implementation for SQLite and PostgreSQL
 (``vidgate.store.gateway_sql``). ``gateway_data(store)`` returns the right one for a job store, sharing
@@ -10,7 +10,10 @@ Rules every implementation keeps (``tests/contract/test_gateway_data.py`` pins t
 * Keys are never stored in the clear: only ``salt`` and ``secret_hash`` (see ``vidgate.server.tenants``).
 * ``charge`` adds a cost to a key's spend only if it stays within the key's budget (atomic, so two replicas
   cannot both spend the last dollar); ``refund`` takes it back (never below zero).
-* ``hit`` counts one request in a key's fixed window and returns the count (atomic upsert).
+* ``take_create_slot`` counts one create in a key's sliding window unless the window is full (atomic: two
+  replicas cannot both take the last slot); ``release_create_slot`` uncounts a create that was not accepted.
+* ``hold_charge`` records a job's charge; ``settle_charges`` refunds the charges of jobs that ended failed or
+  cancelled and keeps the others, each exactly once.
 * Deliveries are ``waiting`` (the job is not final yet), ``pending`` (payload built, due at
   ``next_attempt_at``), ``delivered`` or ``failed`` (gave up). ``claim_deliveries`` leases each due delivery
   to exactly one sender; ``finish_attempt`` appends to the attempt log and moves the delivery on.
@@ -22,8 +25,10 @@ import threading
 
 from vidgate.store.base import JobStore
 from vidgate.store.gateway_base import (
+    CHARGE_REFUNDED_WHEN,
     DELIVERY_STATES,
     Attempt,
+    Charge,
     Delivery,
     GatewayData,
     KeyRecord,
@@ -35,8 +40,10 @@ from vidgate.store.gateway_sql import SqlGatewayData
 from vidgate.store.memory import MemoryStore
 
 __all__ = [
+    "CHARGE_REFUNDED_WHEN",
     "DELIVERY_STATES",
     "Attempt",
+    "Charge",
     "Delivery",
     "GatewayData",
     "KeyRecord",

@@ -62,6 +62,21 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """What one job was charged on its key's budget: ``held`` until the job ends, then ``kept`` or ``refunded``."""
+
+    job_id: str
+    key_id: str
+    cost_usd: float
+    state: str
+    created_at: datetime
+    settled_at: datetime | None = None
+
+
+CHARGE_REFUNDED_WHEN = ("failed", "cancelled")  # nothing was made; an expired video was made (and billed)
+
+
+@dataclass(frozen=True)
 class StoredCharacter:
     id: str
     owner: str
@@ -70,7 +85,7 @@ class StoredCharacter:
 
 
 class GatewayData(ABC):
-    """Keys, windows, deliveries and characters. Thread-safe; every method is atomic."""
+    """Keys, create slots, charges, deliveries and characters. Thread-safe; every method is atomic."""
 
     # ------------------------------------------------------------------ keys
 
@@ -105,8 +120,27 @@ class GatewayData(ABC):
     def refund(self, key_id: str, cost_usd: float) -> None: ...
 
     @abstractmethod
-    def hit(self, key_id: str, window_start: datetime) -> int:
-        """Count one request in the key's window starting at ``window_start``; returns the window's count."""
+    def take_create_slot(self, key_id: str, limit: int, now: datetime, window_s: float = 60.0) -> str | float:
+        """Count one create for the key unless it made ``limit`` in the ``window_s`` seconds before ``now`` (a
+        sliding window: never more than ``limit`` in any such span). Returns the slot's id, to be released
+        if the create is not accepted after all, or the seconds until a slot frees up."""
+
+    @abstractmethod
+    def release_create_slot(self, slot: str) -> None:
+        """The create this slot counted was not accepted (refused, invalid, over budget): it no longer counts."""
+
+    @abstractmethod
+    def hold_charge(self, job_id: str, key_id: str, cost_usd: float, at: datetime) -> None:
+        """Record that ``job_id`` was charged ``cost_usd`` (already added by ``charge``); held until it ends."""
+
+    @abstractmethod
+    def get_charge(self, job_id: str) -> Charge | None: ...
+
+    @abstractmethod
+    def settle_charges(self, at: datetime, limit: int = 100) -> list[Charge]:
+        """Settle the held charges of jobs that have ended: refund the key for a job that ended failed or
+        cancelled (no video was made), keep the rest. Each charge is settled once across replicas; returns the
+        charges settled by this call."""
 
     # ------------------------------------------------------------------ deliveries
 

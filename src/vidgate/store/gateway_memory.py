@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from vidgate.store.codec import utc
 from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.store.gateway_base import (
+    CHARGE_REFUNDED_WHEN,
     Attempt,
+    Charge,
     Delivery,
     GatewayData,
     KeyRecord,
@@ -27,7 +30,8 @@ class MemoryGatewayData(GatewayData):
         self.store = store
         self._lock = threading.RLock()
         self._keys: dict[str, KeyRecord] = {}
-        self._windows: dict[tuple[str, datetime], int] = {}
+        self._creates: dict[str, tuple[str, datetime]] = {}  # slot -> (key id, when)
+        self._charges: dict[str, Charge] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._leases: dict[str, tuple[str, datetime]] = {}
         self._attempts: list[Attempt] = []
@@ -91,14 +95,58 @@ class MemoryGatewayData(GatewayData):
             if key is not None:
                 self._keys[key_id] = replace(key, spent_usd=max(0.0, key.spent_usd - cost_usd))
 
-    def hit(self, key_id: str, window_start: datetime) -> int:
+    def take_create_slot(self, key_id: str, limit: int, now: datetime, window_s: float = 60.0) -> str | float:
+        now = utc(now)
+        since = now - timedelta(seconds=window_s)
         with self._lock:
-            slot = (key_id, utc(window_start))
-            self._windows[slot] = self._windows.get(slot, 0) + 1
-            old = [s for s in self._windows if s[0] == key_id and s[1] < slot[1] - timedelta(hours=1)]
-            for s in old:
-                self._windows.pop(s, None)
-            return self._windows[slot]
+            for slot, (owner, at) in list(self._creates.items()):
+                if owner == key_id and at <= since:
+                    del self._creates[slot]
+            times = [at for owner, at in self._creates.values() if owner == key_id]
+            if len(times) >= limit:
+                return max(0.001, (min(times) - since).total_seconds())
+            slot = uuid.uuid4().hex
+            self._creates[slot] = (key_id, now)
+            return slot
+
+    def release_create_slot(self, slot: str) -> None:
+        with self._lock:
+            self._creates.pop(slot, None)
+
+    def hold_charge(self, job_id: str, key_id: str, cost_usd: float, at: datetime) -> None:
+        with self._lock:
+            self._charges.setdefault(job_id, Charge(job_id, key_id, float(cost_usd), "held", utc(at)))
+
+    def get_charge(self, job_id: str) -> Charge | None:
+        with self._lock:
+            return self._charges.get(job_id)
+
+    def settle_charges(self, at: datetime, limit: int = 100) -> list[Charge]:
+        with self._lock:
+            held = sorted((c for c in self._charges.values() if c.state == "held"), key=lambda c: c.created_at)
+        ended: dict[str, str | None] = {}
+        for charge in held:  # the store is read outside this lock (it calls back into it on delete)
+            try:
+                status: str | None = self.store.get(charge.job_id).status.value
+            except JobNotFoundError:
+                status = None
+            if status is None or status in ("succeeded", "failed", "cancelled", "expired"):
+                ended[charge.job_id] = status
+            if len(ended) >= limit:
+                break
+        settled: list[Charge] = []
+        with self._lock:
+            for job_id, status in ended.items():
+                charge = self._charges[job_id]
+                if charge.state != "held":
+                    continue  # settled meanwhile
+                refunded = status in CHARGE_REFUNDED_WHEN
+                if refunded:
+                    self.refund(charge.key_id, charge.cost_usd)
+                done = replace(charge, state="refunded" if refunded else "kept", settled_at=utc(at))
+                self._charges[job_id] = done
+                settled.append(done)
+        return settled
 
     # deliveries
     def add_delivery(self, delivery: Delivery) -> None:

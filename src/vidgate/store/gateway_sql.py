@@ -6,6 +6,7 @@ SQLite keeps times as fixed-width UTC text, PostgreSQL as ``timestamptz``; ``_t`
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import fields
@@ -16,7 +17,16 @@ from vidgate.store import queries
 from vidgate.store.base import JobStore
 from vidgate.store.codec import load_job, ts_parse, ts_text, utc
 from vidgate.store.errors import StoreError
-from vidgate.store.gateway_base import Attempt, Delivery, GatewayData, KeyRecord, StoredCharacter, check_state
+from vidgate.store.gateway_base import (
+    CHARGE_REFUNDED_WHEN,
+    Attempt,
+    Charge,
+    Delivery,
+    GatewayData,
+    KeyRecord,
+    StoredCharacter,
+    check_state,
+)
 from vidgate.types import Job
 
 _KEY_TIMES = ("created_at", "revoked_at")
@@ -144,12 +154,51 @@ class SqlGatewayData(GatewayData):
     def refund(self, key_id: str, cost_usd: float) -> None:
         self._write(self.q.refund, {"id": key_id, "cost": float(cost_usd)})
 
-    def hit(self, key_id: str, window_start: datetime) -> int:
+    def take_create_slot(self, key_id: str, limit: int, now: datetime, window_s: float = 60.0) -> str | float:
+        since = now - timedelta(seconds=window_s)
         with self._tx() as conn:
-            row = conn.execute(self.q.hit, {"key_id": key_id, "window_start": self._t(window_start)}).fetchone()
-            before = self._t(window_start - timedelta(hours=1))
-            conn.execute(self.q.prune_windows, {"key_id": key_id, "before": before})
-        return int(row["count"])
+            conn.execute(self.q.lock_key, {"key_id": key_id})
+            conn.execute(self.q.prune_creates, {"key_id": key_id, "since": self._t(since)})
+            row = conn.execute(self.q.count_creates, {"key_id": key_id}).fetchone()
+            if int(row["n"]) >= limit:
+                oldest = self._dt(row["oldest"])
+                assert oldest is not None
+                return max(0.001, (oldest - since).total_seconds())
+            slot = uuid.uuid4().hex
+            conn.execute(self.q.insert_create, {"slot": slot, "key_id": key_id, "at": self._t(now)})
+        return slot
+
+    def release_create_slot(self, slot: str) -> None:
+        self._write(self.q.release_create, {"slot": slot})
+
+    def hold_charge(self, job_id: str, key_id: str, cost_usd: float, at: datetime) -> None:
+        params = {"job_id": job_id, "key_id": key_id, "cost": float(cost_usd), "at": self._t(at)}
+        self._write(self.q.hold_charge, params)
+
+    def get_charge(self, job_id: str) -> Charge | None:
+        row = self._one(self.q.get_charge, {"job_id": job_id})
+        return None if row is None else self._charge(row)
+
+    def _charge(self, row: Any) -> Charge:
+        created = self._dt(row["created_at"])
+        assert created is not None
+        return Charge(row["job_id"], row["key_id"], float(row["cost_usd"]), row["state"], created,
+                      self._dt(row["settled_at"]))  # fmt: skip
+
+    def settle_charges(self, at: datetime, limit: int = 100) -> list[Charge]:
+        settled: list[Charge] = []
+        stamp = self._t(at)
+        with self._tx() as conn:
+            for row in conn.execute(self.q.charges_to_settle, {"limit": limit}).fetchall():
+                refunded = row["status"] in CHARGE_REFUNDED_WHEN
+                state = "refunded" if refunded else "kept"
+                params = {"job_id": row["job_id"], "state": state, "at": stamp}
+                if conn.execute(self.q.settle_charge, params).rowcount != 1:
+                    continue  # another replica settled it
+                if refunded:
+                    conn.execute(self.q.refund, {"id": row["key_id"], "cost": float(row["cost_usd"])})
+                settled.append(Charge(row["job_id"], row["key_id"], float(row["cost_usd"]), state, at, at))
+        return settled
 
     # ------------------------------------------------------------------ deliveries
 

@@ -6,7 +6,7 @@ flight, so a crash never leads to a paid job being sent twice (see ``Core.sendin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vidgate.engine.core import Core, Submission
@@ -29,11 +29,13 @@ def prepare(
     fit: bool = False,
     idempotency_key: str | None = None,
     route: str | None = None,
+    characters: Iterable[str] | None = None,
 ) -> Steps[Submission]:
     """Check a request completely, nothing sent to the provider: the catalog's rules, then image URLs that
-    the model cannot take by URL are downloaded (SSRF-guarded) and checked as files."""
+    the model cannot take by URL are downloaded (SSRF-guarded) and checked as files. ``characters``: the
+    usernames the caller may mention (default: the local registry's)."""
     sub = core.prepare(core.build_request(prompt, request, fields), fit=fit, idempotency_key=idempotency_key,
-                       route=route)  # fmt: skip
+                       route=route, characters=characters)  # fmt: skip
     sub.prepared = yield from fetch_images(sub.prepared, core.fetch_policy)
     return sub
 
@@ -47,9 +49,10 @@ def send(
     queue: bool = False,
 ) -> Steps[Job]:
     """Persist the job, then create it at the provider — or, with ``queue``, leave that to a worker. The same
-    idempotency key twice returns the stored job and sends nothing."""
+    idempotency key twice returns the stored job and sends nothing (``sub.created`` is then False)."""
     sub.prepared = yield from fetch_images(sub.prepared, core.fetch_policy)  # nothing to do after prepare()
     job, created = core.new_job(sub, resubmit_if_unknown=resubmit_if_unknown, due=queue)
+    sub.created = created
     if not created or queue:
         return job
     return (yield from create(core, job, sub, on_progress))

@@ -31,13 +31,40 @@ WHERE id = %(id)s AND (budget_usd IS NULL OR spent_usd + %(cost)s <= budget_usd 
 -- name: refund
 UPDATE api_keys SET spent_usd = GREATEST(0, spent_usd - %(cost)s) WHERE id = %(id)s
 
--- name: hit
-INSERT INTO api_key_windows (key_id, window_start, count) VALUES (%(key_id)s, %(window_start)s, 1)
-ON CONFLICT (key_id, window_start) DO UPDATE SET count = api_key_windows.count + 1
-RETURNING count
+-- name: lock_key
+-- Creates of one key are counted one at a time.
+SELECT id FROM api_keys WHERE id = %(key_id)s FOR UPDATE
 
--- name: prune_windows
-DELETE FROM api_key_windows WHERE key_id = %(key_id)s AND window_start < %(before)s
+-- name: prune_creates
+DELETE FROM api_key_creates WHERE key_id = %(key_id)s AND at <= %(since)s
+
+-- name: count_creates
+SELECT COUNT(*) AS n, MIN(at) AS oldest FROM api_key_creates WHERE key_id = %(key_id)s
+
+-- name: insert_create
+INSERT INTO api_key_creates (slot, key_id, at) VALUES (%(slot)s, %(key_id)s, %(at)s)
+
+-- name: release_create
+DELETE FROM api_key_creates WHERE slot = %(slot)s
+
+-- name: hold_charge
+INSERT INTO job_charges (job_id, key_id, cost_usd, state, created_at)
+VALUES (%(job_id)s, %(key_id)s, %(cost)s, 'held', %(at)s)
+ON CONFLICT (job_id) DO NOTHING
+
+-- name: get_charge
+SELECT * FROM job_charges WHERE job_id = %(job_id)s
+
+-- name: charges_to_settle
+-- Held charges whose job has ended (or is gone): settled once, by whichever replica gets there first.
+SELECT c.job_id, c.key_id, c.cost_usd, j.status
+FROM job_charges c LEFT JOIN jobs j ON j.id = c.job_id
+WHERE c.state = 'held' AND (j.id IS NULL OR j.status IN ('succeeded', 'failed', 'cancelled', 'expired'))
+ORDER BY c.created_at
+LIMIT %(limit)s FOR UPDATE OF c SKIP LOCKED
+
+-- name: settle_charge
+UPDATE job_charges SET state = %(state)s, settled_at = %(at)s WHERE job_id = %(job_id)s AND state = 'held'
 
 -- name: insert_delivery
 INSERT INTO webhook_deliveries (id, job_id, owner, url, state, event_type, payload, attempts, next_attempt_at,
