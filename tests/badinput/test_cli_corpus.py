@@ -8,6 +8,7 @@ emulator as the relay and a fresh ``$VIDGATE_HOME``.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -182,7 +183,19 @@ Run = Callable[..., tuple[int, str]]
 
 
 @pytest.fixture
-def vidgate(workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+def kept_logging() -> Iterator[None]:
+    """`serve` installs a root log handler on the captured stderr; later tests must not write to it once closed."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def vidgate(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, kept_logging: None
+) -> Run:
     def run(*args: str) -> tuple[int, str]:
         monkeypatch.setattr(sys, "argv", ["vidgate", *args])
         with pytest.raises(SystemExit) as done:

@@ -75,6 +75,8 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = (), stream: Text
             logger.removeHandler(old)
         logger.propagate = name == "" or name == "uvicorn.error"
     root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
+        root.removeHandler(old)  # a second call (tests, reloads) replaces vidgate's handler, never stacks it
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.error").propagate = True
