@@ -7,7 +7,10 @@ One ``WebhookReceiver`` serves every provider that can call back:
   every replica and worker issues and checks the same tokens). New jobs of those models carry their URL
   automatically (``callback_urls``), and their polling becomes only a safety net;
 * project webhooks signed as Standard Webhooks, where a secret is configured: OpenAI
-  (``VIDGATE_OPENAI_WEBHOOK_SECRET``) and Gemini (``VIDGATE_GEMINI_WEBHOOK_SECRET``).
+  (``VIDGATE_OPENAI_WEBHOOK_SECRET``) and Gemini (``VIDGATE_GEMINI_WEBHOOK_SECRET``);
+* Gemini *dynamic* webhooks (a create's ``webhook_config.uris`` = ``{public_url}/hooks/gemini``), RS256 JWTs
+  checked against Google's JWKS (``VIDGATE_GEMINI_JWKS_URL``, comma-separated, overrides the URL) with that
+  URL as the audience: always on, with or without the static secret.
 
 A delivery never changes a job by itself: it makes the job due now (``engine.hints.wake_on_hint``) and wakes
 the workers of this process; the provider's status endpoint stays the truth.
@@ -25,11 +28,20 @@ from vidgate.errors import ConfigurationError
 from vidgate.providers import get_dialect
 from vidgate.store import JobStore
 from vidgate.types import utcnow
-from vidgate.webhooks import RelayNotifySource, StandardWebhookSource, WebhookReceiver
+from vidgate.webhooks import (
+    GEMINI_JWKS_URL,
+    GeminiJwtKeys,
+    JwksCache,
+    RelayNotifySource,
+    StandardWebhookSource,
+    WebhookReceiver,
+)
+from vidgate.webhooks.gemini_jwt import FetchJwks, fetch_jwks_httpx
 from vidgate.webhooks.relay_notify import RelayNotifyTokens
 
 OPENAI_SECRET_ENV = "VIDGATE_OPENAI_WEBHOOK_SECRET"
 GEMINI_SECRET_ENV = "VIDGATE_GEMINI_WEBHOOK_SECRET"
+GEMINI_JWKS_ENV = "VIDGATE_GEMINI_JWKS_URL"
 HOOKS_PREFIX = "/hooks"
 
 
@@ -78,6 +90,7 @@ def wire_callbacks(
     notify_key: str,
     env: Mapping[str, str],
     now: Callable[[], datetime] = utcnow,
+    jwks_fetch: FetchJwks = fetch_jwks_httpx,
 ) -> Callbacks:
     """The receiver for every provider that can call back, waking this process's workers (``wakers``)."""
     if not public_url.lower().startswith(("http://", "https://")):
@@ -85,8 +98,11 @@ def wire_callbacks(
             f"public URL {public_url!r}: give the http(s) URL providers reach this server at, e.g. https://vg.example.com"
         )
     wakers = Wakers()
-    signed = ((OPENAI_SECRET_ENV, StandardWebhookSource.openai), (GEMINI_SECRET_ENV, StandardWebhookSource.gemini))
-    sources = [make(env[name]) for name, make in signed if env.get(name)]
+    sources = [StandardWebhookSource.openai(env[OPENAI_SECRET_ENV])] if env.get(OPENAI_SECRET_ENV) else []
+    jwks_urls = [u.strip() for u in env.get(GEMINI_JWKS_ENV, "").split(",") if u.strip()] or [GEMINI_JWKS_URL]
+    audience = f"{public_url.rstrip('/')}{HOOKS_PREFIX}/gemini"
+    dynamic = GeminiJwtKeys(audience=audience, cache=JwksCache(urls=jwks_urls, fetch=jwks_fetch))
+    sources.append(StandardWebhookSource.gemini(env.get(GEMINI_SECRET_ENV) or (), jwt=dynamic))
     receiver = WebhookReceiver(
         on_hint=wake_on_hint(store, now, catalog.providers, on_wake=wakers),
         sources=sources,

@@ -12,6 +12,7 @@
         │   └── TimestampTooNewError
         ├── BadTokenError            401  the relay notify_hook URL's token does not belong to that job
         ├── MalformedBodyError       400  the (authentic) body is not the JSON the sender documents
+        ├── KeysUnavailableError     503  the sender's public keys (JWKS) could not be fetched: retry later
         ├── PayloadTooLargeError     413  the body exceeds the receiver's limit
         └── ReplayedDeliveryError    200  the same webhook-id again: acknowledged and ignored
 
@@ -90,6 +91,13 @@ class BadTokenError(WebhookVerificationError):
 class MalformedBodyError(WebhookVerificationError):
     http_status = 400
     code = "malformed_body"
+
+
+class KeysUnavailableError(WebhookVerificationError):
+    """The public keys needed to check an asymmetric signature could not be fetched; the sender should retry."""
+
+    http_status = 503
+    code = "keys_unavailable"
 
 
 class PayloadTooLargeError(WebhookVerificationError):

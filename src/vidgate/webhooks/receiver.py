@@ -3,7 +3,9 @@
     receiver = WebhookReceiver(
         on_hint,                                   # async (hint) -> None; the engine fetches the job's status
         sources=[StandardWebhookSource.openai(os.environ["OPENAI_WEBHOOK_SECRET"]),
-                 StandardWebhookSource.gemini(os.environ["GEMINI_WEBHOOK_SECRET"])],
+                 StandardWebhookSource.gemini(os.environ["GEMINI_WEBHOOK_SECRET"],       # static (HMAC)
+                                              jwt=GeminiJwtKeys(audience="https://vg.example.com/hooks/gemini"))],
+                                              # ^ dynamic (per-request webhook_config): RS256 JWT, Google's JWKS
         relay=RelayNotifySource(RelayNotifyTokens(os.environ["VIDGATE_NOTIFY_KEY"])),
     )
     app = receiver.app()                           # a Starlette app, or
@@ -39,10 +41,12 @@ from starlette.routing import BaseRoute, Route
 from vidgate.webhooks.errors import (
     BadTokenError,
     PayloadTooLargeError,
+    UnsupportedSignatureError,
     WebhookConfigError,
     WebhookVerificationError,
 )
 from vidgate.webhooks.events import HintContext, HintParser, gemini_hint, openai_hint
+from vidgate.webhooks.gemini_jwt import GeminiJwtKeys, is_jwt
 from vidgate.webhooks.hints import WebhookHint
 from vidgate.webhooks.relay_notify import NotifyTokens, relay_hint, relay_notify_url
 from vidgate.webhooks.replay import InMemorySeenIds, SeenIds
@@ -63,6 +67,7 @@ class StandardWebhookSource:
     secrets: Secret | Sequence[Secret] = field(repr=False)  # never printed
     parse: HintParser
     path: str
+    jwt: GeminiJwtKeys | None = None  # also accept RS256-JWT-signed deliveries (Gemini dynamic webhooks)
 
     @classmethod
     def openai(
@@ -73,10 +78,17 @@ class StandardWebhookSource:
 
     @classmethod
     def gemini(
-        cls, secrets: Secret | Sequence[Secret], *, provider: str = "gemini", path: str = "gemini"
+        cls,
+        secrets: Secret | Sequence[Secret] = (),
+        *,
+        provider: str = "gemini",
+        path: str = "gemini",
+        jwt: GeminiJwtKeys | None = None,
     ) -> StandardWebhookSource:
-        """Gemini API *static* webhooks; the secret is ``new_signing_secret`` from webhook creation."""
-        return cls(provider=provider, secrets=secrets, parse=gemini_hint, path=path)
+        """Gemini API webhooks. *Static* ones are HMAC-signed with ``secrets`` (``new_signing_secret`` from webhook
+        creation); *dynamic* ones (per-request ``webhook_config``) are RS256 JWTs, accepted when ``jwt`` is given
+        (``GeminiJwtKeys(audience=<the URL in webhook_config.uris>)``). At least one of the two is needed."""
+        return cls(provider=provider, secrets=secrets, parse=gemini_hint, path=path, jwt=jwt)
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,9 @@ class WebhookReceiver:
                 f"Two webhook sources share a route path: {sorted(paths)}. Give each its own path."
             )
         for source in self.sources:
+            if source.jwt is not None and not source.secrets:
+                self._hooks[source.path] = []  # JWT-signed deliveries only
+                continue
             try:
                 self._hooks[source.path] = load_secrets(source.secrets)
             except WebhookConfigError as exc:
@@ -150,7 +165,17 @@ class WebhookReceiver:
             now = self.clock()
             try:
                 body = await self._read_body(request)
-                delivery = verify_standard_webhook(body, request.headers, hooks, now=now, tolerance_s=self.tolerance_s)
+                if source.jwt is not None and is_jwt(request.headers.get("webhook-signature", "")):
+                    delivery = await source.jwt.verify(body, request.headers, now=now, tolerance_s=self.tolerance_s)
+                elif not hooks:
+                    raise UnsupportedSignatureError(
+                        "This endpoint accepts only JWT-signed (Gemini dynamic) deliveries: webhook-signature "
+                        "is not a JWT. Configure the static webhook's signing secret to accept HMAC deliveries."
+                    )
+                else:
+                    delivery = verify_standard_webhook(
+                        body, request.headers, hooks, now=now, tolerance_s=self.tolerance_s
+                    )
                 hint = source.parse(delivery.payload, HintContext(source.provider, delivery.webhook_id, now))
             except WebhookVerificationError as exc:
                 return self._refuse(source.provider, exc, request)

@@ -11,9 +11,9 @@ with a frozen clock or configured) and lets malformed headers escape as ``ValueE
 Here header parsing, the window and the constant-time comparison run against an injected ``now`` and
 every refusal is a typed ``WebhookVerificationError``.
 
-Not supported: Gemini *dynamic* (per-request ``webhook_config``) webhooks, which put an RS256 JWT in
-``webhook-signature`` verified against Google's JWKS. Such a delivery is refused with
-``UnsupportedSignatureError``; configure a static webhook (symmetric signing secret) instead.
+Gemini *dynamic* (per-request ``webhook_config``) webhooks put an RS256 JWT in ``webhook-signature``,
+verified against Google's JWKS: that is ``gemini_jwt.py``. Here such a delivery is refused with
+``UnsupportedSignatureError`` (a source without ``jwt=GeminiJwtKeys(...)`` configured).
 """
 
 from __future__ import annotations
@@ -209,6 +209,9 @@ def _check_window(timestamp: int, *, now: float, tolerance_s: float) -> None:
         )
 
 
+check_window = _check_window  # shared with gemini_jwt.py
+
+
 def _signatures(header: str) -> Iterable[tuple[str, str]]:
     for entry in header.split():
         version, sep, value = entry.partition(",")
@@ -230,8 +233,9 @@ def _check_signature(hooks: list[Webhook], webhook_id: str, timestamp: int, text
         if _JWT_RE.match(header.strip()):
             raise UnsupportedSignatureError(
                 "webhook-signature holds a JWT: this is a Gemini *dynamic* (per-request webhook_config) delivery, "
-                "signed with RS256 and verified against Google's JWKS, which vidgate does not support yet. "
-                "Register a static webhook (it has a symmetric signing secret) and point it at this URL instead."
+                "signed with RS256 and verified against Google's JWKS, which this endpoint is not configured for. "
+                "Configure StandardWebhookSource.gemini(..., jwt=GeminiJwtKeys(audience=<this URL>)) (vidgate "
+                "serve does so for /hooks/gemini), or register a static webhook with a signing secret."
             )
         versions = sorted({version for version, _ in offered}) or ["none"]
         raise UnsupportedSignatureError(
