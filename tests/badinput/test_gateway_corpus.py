@@ -244,9 +244,9 @@ CASES: dict[str, Case] = {
                                        json={"timestamps": "5,1", "from_task": "job_done"}),
     "character from another key's video": Case("POST", "/v1/videos/characters", 404, ("job_others",),
                                                json={"timestamps": "1,2", "from_task": "job_others"}),
-    "character from an openai-format video": Case("POST", "/v1/videos/characters", 400,
-                                                  ("cannot create stored characters", "relay/"),
-                                                  json={"timestamps": "1,2", "from_task": "job_openai_done"}),
+    "character from a video of a model without characters": Case("POST", "/v1/videos/characters", 400,
+                                                  ("no character feature", "relay/sora-2"),
+                                                  json={"timestamps": "1,2", "from_task": "job_veo_done"}),
     "character of unknown id": Case("GET", "/v1/videos/characters/char_nope", 404, ()),
     "character upload": Case("POST", "/v1/videos/characters", 400, ("url",), data={"name": "x"},
                              files={"video": ("v.mp4", b"\0\0\0\x18ftypmp42", "video/mp4")}),
@@ -285,7 +285,7 @@ def setup(emulator_server: EmulatorServer, tmp_path_factory: pytest.TempPathFact
         request = VideoRequest(prompt="a cat", model="relay/sora-2", duration=10)
         for job_id, owner, model, fields in [
             ("job_done", key.record.id, "relay/sora-2", done),
-            ("job_openai_done", key.record.id, "relay-openai/sora-2", done),
+            ("job_veo_done", key.record.id, "relay/veo3-fast", done),  # a model without characters
             ("job_others", other.record.id, "relay/sora-2", done),
             ("job_queued", key.record.id, "relay/sora-2", {"status": JobStatus.queued, "provider_task_id": "t2"}),
         ]:

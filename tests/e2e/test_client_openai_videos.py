@@ -129,7 +129,7 @@ def test_server_poll_hint_is_honoured(oclient: Client, emulator: EmulatorServer)
 
 @pytest.mark.parametrize(
     ("fields", "needle"),
-    [({"model": "relay-openai/sora-2", "duration": 25}, "Allowed: 10, 15 s"),
+    [({"model": "relay-openai/sora-2", "duration": 25}, "Allowed: 4, 8, 10, 12, 15 s"),
      ({"model": "openai/sora-2", "duration": 10}, "Allowed: 4, 8, 12 s"),
      ({"model": "openai/sora-2", "size": "1792x1024"}, "Allowed: 1280x720, 720x1280"),
      ({"model": "openai/sora-2", "aspect_ratio": "16:9", "images": [image_bytes((64, 36))]},

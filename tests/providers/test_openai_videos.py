@@ -359,7 +359,7 @@ def test_limits_are_refused_with_what_is_allowed() -> None:
     wrong_size = problems_of(prompt="x", model="openai/sora-2", size="1792x1024")
     assert any("size: '1792x1024'" in p and "1280x720, 720x1280" in p for p in wrong_size)
     relay_25 = problems_of(prompt="x", model="relay-openai/sora-2", duration=25)
-    assert any("10, 15 s" in p for p in relay_25)
+    assert any("4, 8, 10, 12, 15 s" in p for p in relay_25)  # 4/8/12 with group=official (issue 12 item 8)
     two = problems_of(prompt="x", model="openai/sora-2", images=[image_bytes((720, 1280))] * 2)
     assert any("too many images" in p and "at most 1" in p for p in two)
     hd = problems_of(prompt="x", model="openai/sora-2", hd=True)

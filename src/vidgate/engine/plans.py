@@ -173,7 +173,11 @@ def character_plan(
     spec = _character_spec(core, model, provider)
     dialect = get_dialect(spec.dialect)
     if "characters" not in dialect.operations:
-        makers = [s.key for s in core.catalog.models.values() if "characters" in get_dialect(s.dialect).operations]
+        makers = [
+            s.key
+            for s in core.catalog.models.values()
+            if s.characters.supported and "characters" in get_dialect(s.dialect).operations
+        ]
         raise ValidationError(
             [
                 Problem(

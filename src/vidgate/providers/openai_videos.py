@@ -17,6 +17,9 @@ Choices (each also written into the catalog entries' notes):
   with none of them no size is sent and the provider's default (720x1280) applies.
 - **Seconds.** Always sent, as a string: the provider default (4 s) is billed on relays whose "reverse"
   group only makes 10/15/25 s clips.
+- **Characters.** The relays' ``POST /sora/v1/characters`` on the same host and key (``relay_characters``),
+  so a ``relay-openai`` character is mentioned as ``@username`` in a ``/v1/videos`` prompt. OpenAI's own
+  ``/v1/videos/characters`` is a different API, not wired: its entries say ``characters.supported = false``.
 - **Download.** When the video object carries a ``video_url`` / ``url`` (relay drift), that CDN link is
   used: it is what the relays' own content proxy serves and it needs no key (new-api's ``/content`` has
   lost artifacts, relay-platforms.md §5 #6). Otherwise, and always for the thumbnail and spritesheet
@@ -36,10 +39,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.catalog.validate import effective_duration
+from vidgate.characters import CharacterRequest
 from vidgate.errors import ProtocolError
 from vidgate.errors import ValidationError as RequestValidationError
 from vidgate.media import LoadedImage, fitted, needs_fetch
 from vidgate.problems import Problem
+from vidgate.providers import relay_characters
 from vidgate.providers._base import (
     Connection,
     Dialect,
@@ -61,8 +66,9 @@ from vidgate.providers._openai_wire import (
     parse_size,
     target_size,
 )
-from vidgate.providers.relay_unified import check_timestamps, parse_progress
-from vidgate.types import Asset, ErrorCode, JobError, JobStatus, VideoRequest
+from vidgate.providers._relay_status import relay_status
+from vidgate.providers.relay_unified import character_pair_problems, check_timestamps, parse_progress
+from vidgate.types import Asset, Character, ErrorCode, JobError, JobStatus, VideoRequest
 
 VIDEOS_PATH = "/v1/videos"
 POLL_AFTER_HEADER = "openai-poll-after-ms"
@@ -106,6 +112,12 @@ class OpenAIVideosOptions(BaseModel):
         description="Resize the reference image locally to exactly the video size: crop (fill, cut the "
         "overflow) or pad (fit, add bars). Without it a mismatching image is refused before sending.",
     )
+    group: Literal["reverse", "official"] | None = Field(
+        None,
+        description="Relay: the channel group your key belongs to, which decides the lengths: reverse (the "
+        "default) makes 10, 15 or 25 s (25 sora-2-pro only); official makes 4, 8 or 12 s, billed per second. "
+        "Not sent: the relay picks the group from the key.",
+    )
     watermark: bool | None = Field(None, description="Relay: add the relay's watermark (default false)")
     private: bool | None = Field(None, description="Relay: do not publish the video; a private video cannot be remixed")
     character_url: str | None = Field(
@@ -136,7 +148,10 @@ class OpenAIVideosOptions(BaseModel):
 class OpenAIVideos(Dialect):
     name = "openai-videos"
     Options = OpenAIVideosOptions
-    operations = frozenset({"remix", "list", "delete", "variants"})
+    # characters: the relays' POST /sora/v1/characters on the same host and key (seed-relay-api.md "Character
+    # cameo"); OpenAI's own /v1/videos/characters is not wired, so openai/* entries say characters.supported=false
+    # and the engine refuses them before any I/O.
+    operations = frozenset({"remix", "list", "delete", "variants", "characters"})
 
     # -------------------------------------------------------------- checks before any I/O
 
@@ -155,7 +170,7 @@ class OpenAIVideos(Dialect):
         return "multipart" if "multipart" in spec.images.transports or not spec.images.transports else "json"
 
     def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
-        problems: list[Problem] = []
+        problems: list[Problem] = character_pair_problems(request.options)
         if request.webhook_url is not None:
             problems.append(
                 Problem(
@@ -225,7 +240,7 @@ class OpenAIVideos(Dialect):
         size, _ = target_size(req, spec)
         if size is not None:
             fields[spec.size.field or "size"] = size
-        for key, value in opts.model_dump(exclude_none=True, exclude={"transport", "fit_image"}).items():
+        for key, value in opts.model_dump(exclude_none=True, exclude={"transport", "fit_image", "group"}).items():
             fields[key] = value
         image = prepared.images[0] if prepared.images else None
         if image is not None and opts.fit_image and image.data is not None:
@@ -292,6 +307,8 @@ class OpenAIVideos(Dialect):
     def update_from(self, conn: Connection, video: VideoObject, raw: Any) -> JobUpdate:
         raw_status = (video.status or "").strip()
         status = STATUS_MAP.get(raw_status.lower())
+        if status is None:  # the relay family's other words (PROCESSING, DONE, succeeded...) or a video already there
+            status = relay_status(raw_status, has_video=video.result_url is not None)
         update = JobUpdate(
             status=status,
             raw_status=raw_status or None,
@@ -314,6 +331,14 @@ class OpenAIVideos(Dialect):
         elif status is JobStatus.failed:
             update.error = job_error(video, raw_status, raw)
         return update
+
+    # -------------------------------------------------------------- characters
+
+    def character_problems(self, request: CharacterRequest) -> list[Problem]:
+        return relay_characters.problems(request)
+
+    def create_character(self, request: CharacterRequest, conn: Connection) -> Flow[Character]:
+        return relay_characters.create_character(self, request, conn)
 
     # -------------------------------------------------------------- downloads
 

@@ -78,6 +78,7 @@ def create_app(
     # options (prefix, tags and responses are given where they are declared), so their routes are complete.
     for module in (routes_characters, routes_openai, routes_relay, routes_ops):  # characters before /{video_id}
         app.router.routes.extend(module.router.routes)
+    app.router.routes.extend(routes_characters.relay_router.routes)  # the relay's POST /sora/v1/characters
     if gw.callbacks is not None:  # webhooks in: POST /hooks/relay/{job_id}/{token}, /hooks/openai, /hooks/gemini
         app.router.routes.extend(gw.callbacks.receiver.routes())
         for name in ("vidgate.access", "uvicorn.access"):

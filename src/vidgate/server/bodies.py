@@ -90,6 +90,10 @@ class RelayCreate(BaseModel):
     private: bool | None = None
     character_url: str | None = None
     character_timestamps: str | None = None
+    enhance_prompt: bool | None = Field(
+        None, description="Veo: translate/enhance the prompt (Veo is English-only); sent where the model takes it"
+    )
+    enable_upsample: bool | None = Field(None, description="Veo: a 1080p video; sent where the model takes it")
     resolution: str | None = Field(None, description="vidgate extension")
     size: str | None = Field(None, description="vidgate extension")
 
@@ -342,6 +346,7 @@ def relay_request(data: dict[str, Any], spec_of: Any, max_prompt: int) -> tuple[
     check_prompt(body.prompt, max_prompt)
     spec: ModelSpec = spec_of(body.model)
     options = {k: getattr(body, k) for k in ("watermark", "private", "character_url", "character_timestamps")}
+    options.update(veo_flags(body, spec))
     request = VideoRequest(
         prompt=body.prompt,
         model=spec.key,
@@ -354,6 +359,31 @@ def relay_request(data: dict[str, Any], spec_of: Any, max_prompt: int) -> tuple[
         options={k: v for k, v in options.items() if v is not None},
     )
     return request, body.notify_hook
+
+
+VEO_FLAGS = ("enhance_prompt", "enable_upsample")
+
+
+def veo_flags(body: RelayCreate, spec: ModelSpec) -> dict[str, bool]:
+    """The relay's Veo flags (relay-platforms.md §4), passed on where ``spec`` takes them as options. ``false`` is
+    the relay's default and is dropped for other models (apps send it routinely); ``true`` there is refused."""
+    flags: dict[str, bool] = {}
+    for name in VEO_FLAGS:
+        value = getattr(body, name)
+        if value is None:
+            continue
+        if name in spec.options:
+            flags[name] = value
+        elif value:
+            able = "a relay Veo model (e.g. veo3)" if name == "enable_upsample" else "a Veo model"
+            raise APIError(
+                400,
+                f"{name}=true is a Veo option, and {spec.key} does not take it (its options: "
+                f"{', '.join(spec.options) or 'none'}). Drop {name}, or pick {able}.",
+                param=name,
+                code="unsupported_parameter",
+            )
+    return flags
 
 
 Variant = Literal["video", "thumbnail", "spritesheet"]

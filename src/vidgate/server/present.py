@@ -176,15 +176,19 @@ def relay_task(job: Job, output_url: str | None) -> dict[str, Any]:
     status, progress = public_status(job)
     word = "UNKNOWN" if awaits_person(job) else RELAY_STATUS[status]
     error = error_of(job)
+    finished = word in ("SUCCESS", "FAILURE")
     return {
         "task_id": job.id,
         "platform": job.provider,
         "action": "video-generation",
         "status": word,
         "fail_reason": error["message"] if error else "",
-        "submit_time": _unix(job.submitted_at or job.created_at),
-        "start_time": _unix(job.started_at),
-        "finish_time": _unix(job.completed_at) if word in ("SUCCESS", "FAILURE") else None,
+        # unix seconds, always integers as the relay sends them (seed-relay-api.md query examples); 0 while not
+        # yet started / finished, the relay's (new-api's int64) zero value. A job seen only queued and then
+        # final started at the latest when it finished.
+        "submit_time": _unix(job.submitted_at or job.created_at) or 0,
+        "start_time": _unix(job.started_at or (job.completed_at if finished else None)) or 0,
+        "finish_time": (_unix(job.completed_at or job.updated_at) or 0) if finished else 0,
         "progress": f"{progress}%",
         "data": {"output": output_url} if word == "SUCCESS" and output_url else None,
         "search_item": "",

@@ -22,10 +22,21 @@ from vidgate.store.gateway import StoredCharacter
 from vidgate.types import Character, utcnow
 
 router = APIRouter(prefix="/v1/videos/characters", tags=["characters"])
+relay_router = APIRouter(prefix="/sora/v1/characters", tags=["characters"])
 
 CREATE_BODY: dict[str, Any] = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(CharacterCreate)}}}
 }
+
+
+def relay_character_json(c: Character) -> dict[str, Any]:
+    """The relay's answer shape (seed-relay-api.md "Character cameo"): id, username, permalink, picture."""
+    return {
+        "id": c.id,
+        "username": c.username,
+        "permalink": c.permalink,
+        "profile_picture_url": c.profile_picture_url,
+    }
 
 
 def character_json(c: Character) -> dict[str, Any]:
@@ -107,3 +118,31 @@ async def get_character(character_id: str, gw: GatewayDep, principal: PrincipalD
     if row is None or row.owner != principal.key_id:
         raise not_found("character", character_id, "character_id")
     return JSONResponse(character_json(Character.model_validate_json(row.data)))
+
+
+@relay_router.post(
+    "",
+    summary="Create a character (relay format: timestamps + url | from_task)",
+    openapi_extra=CREATE_BODY,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "id": "ch_691155df38588191b3ae5f2d390a4359",
+                        "username": "saparpomd.oddwingduo",
+                        "permalink": "https://sora.chatgpt.com/profile/saparpomd.oddwingduo",
+                        "profile_picture_url": "https://videos.openai.com/az/files/...",
+                    }
+                }
+            }
+        }
+    },
+)
+async def create_relay_character(request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+    """The relay's ``POST /sora/v1/characters`` for apps that only switch their base URL: same body, same answer.
+    ``from_task`` is a task id this key got from ``POST /v2/videos/generations`` (a video of another key is not
+    found); the character belongs to this key, and only this key's requests may mention it."""
+    fields, _ = await read_body(request, allow_multipart=False)
+    body: CharacterCreate = parse_model(CharacterCreate, fields)
+    return JSONResponse(relay_character_json(await _create(gw, principal, body)))

@@ -17,6 +17,7 @@ from vidgate.catalog import Catalog, ModelSpec, is_retired, sunset_warning
 from vidgate.catalog.explain import answers_json, human_bytes
 from vidgate.catalog.schema import ChoiceSpec
 from vidgate.providers import DIALECTS
+from vidgate.providers.wire_facts import parameter_lines
 
 _MIME = {
     "jpeg": "image/jpeg",
@@ -159,7 +160,10 @@ def table_rows(catalog: Catalog, models: list[str] | None = None, today: date | 
     for s in specs:
         dialect = DIALECTS.get(s.dialect)
         caps = model_capabilities(s, catalog, today)
-        rows.append({"caps": caps, "answers": answers_json(s, dialect.Options if dialect else None)})
+        answers = answers_json(
+            s, dialect.Options if dialect else None, parameter_lines(s, catalog.providers.get(s.provider))
+        )
+        rows.append({"caps": caps, "answers": answers})
     return rows
 
 
