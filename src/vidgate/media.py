@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import os
 import re
@@ -39,7 +40,34 @@ MIME = {
     "heic": "image/heic",
     "heif": "image/heif",
 }
-EXTENSION = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
+EXTENSION = {
+    "jpeg": "jpg",
+    "png": "png",
+    "webp": "webp",
+    "gif": "gif",
+    "bmp": "bmp",
+    "tiff": "tiff",
+    "heic": "heic",
+    "heif": "heif",
+}
+_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")  # ISO BMFF major brands of HEVC images
+
+
+@functools.cache
+def _heif_opener() -> bool:
+    """Teach Pillow HEIC/HEIF (pillow-heif) the first time an image is opened; False when it is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _format_of(im: Image.Image, data: bytes) -> str | None:
+    if im.format == "HEIF":  # pillow-heif names both; the file's brand tells HEIC (HEVC) from other HEIF
+        return "heic" if data[8:12] in _HEIC_BRANDS else "heif"
+    return PIL_FORMATS.get(im.format or "")
 
 
 class ImageProblem(Exception):
@@ -121,8 +149,9 @@ def _sniff(field: str, desc: str, data: bytes) -> tuple[str, int, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked just below
+            _heif_opener()
             with Image.open(io.BytesIO(data)) as im:
-                fmt = PIL_FORMATS.get(im.format or "")
+                fmt = _format_of(im, data)
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise _TooBig(width, height)
@@ -407,6 +436,7 @@ def fit_image(
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"target size must be positive, got {width}x{height}")
+    _heif_opener()
     with Image.open(io.BytesIO(data)) as src:
         fmt = PIL_FORMATS.get(src.format or "", "png")
         fmt = fmt if fmt in _SAVE_FORMAT else "png"

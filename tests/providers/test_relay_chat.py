@@ -70,7 +70,9 @@ def test_golden_seed_example_with_an_image_url_part() -> None:
 def test_text_only_streams_by_default_with_plain_content() -> None:
     step = next(DIALECT.submit(prepared(prompt="a cat", model="sora_video2", aspect_ratio="16:9"), CONN))
     assert isinstance(step, Stream)
-    assert step.request.headers["accept"] == "text/event-stream"
+    # The seed marks Accept: application/json as required on /v1/chat/completions (issue 12, item 10c): the
+    # body's "stream" field, not the Accept header, asks for SSE.
+    assert step.request.headers["accept"] == "application/json"
     assert json.loads(step.request.content) == {
         "model": "sora_video2-landscape",
         "stream": True,

@@ -35,9 +35,10 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_duration_problem_names_value_allowed_and_what_to_do() -> None:
     p = only("duration", model="sora-2", duration=12)
     text = p.explain()
-    assert "12" in text and "10, 15 s" in text and "--duration 10" in text and "--fit" in text
+    # relay sora-2 makes 10 s only (seed-relay-api.md: sora-2-pro "supports hd, 15s"; "25 only for sora-2-pro")
+    assert "12" in text and "Allowed: 10 s" in text and "--duration 10" in text and "--fit" in text
     p25 = only("duration", model="sora-2", duration=25)
-    assert "10, 15 s" in p25.allowed
+    assert "10 s" in p25.allowed and "15" not in p25.allowed
 
 
 def test_hd_on_base_sora_points_to_pro() -> None:
@@ -121,11 +122,14 @@ def test_roles_last_frame_needs_first(tmp_path: Path) -> None:
     assert any(p.field == "images[0].role" for p in found)
 
 
-def test_storyboard_shots_must_add_up() -> None:
+def test_storyboard_shots_that_do_not_add_up_are_a_warning() -> None:
+    """seed-relay-api.md, Storyboard: "(example sent with `"model": "sora-2", "aspect_ratio": "16:9", "hd": false,
+    "duration": "10"`)" for two "duration: 7.5sec" shots - the relay does not require the shots to add up."""
     shots = [Shot(duration=5, scene="a"), Shot(duration=5, scene="b")]
     assert problems(model="sora-2", prompt="", shots=shots, duration=10) == []
-    p = only("shots", model="sora-2", prompt="", shots=shots, duration=15)
-    assert "add up" in p.message
+    spec = load_catalog().resolve("sora-2-pro")
+    report = check(VideoRequest(prompt="", model="sora-2-pro", shots=shots, duration=15), spec)
+    assert report.ok and any("add up to 10 s but duration is 15 s" in w for w in report.warnings)
     odd = [Shot(duration=6, scene="a"), Shot(duration=6, scene="b")]
     assert only("shots", model="sora-2", prompt="", shots=odd).field == "shots"  # 12 s is not a length
     assert only("shots", model="veo3", prompt="", shots=shots).field == "shots"  # no storyboard on veo
@@ -161,7 +165,9 @@ def test_fit_snaps_and_reports_each_change() -> None:
     assert [c.field for c in changes] == ["duration", "aspect_ratio", "hd"]
     assert check(fitted, spec).ok
     tall, changes = fit(VideoRequest(prompt="x", model="sora-2", duration=14, aspect_ratio="3:4"), spec)
-    assert (tall.duration, tall.aspect_ratio) == (15, "9:16")
+    assert (tall.duration, tall.aspect_ratio) == (10, "9:16")  # relay sora-2: 10 s only (15 s is sora-2-pro's)
+    pro = load_catalog().resolve("sora-2-pro")
+    assert fit(VideoRequest(prompt="x", model="sora-2-pro", duration=14), pro)[0].duration == 15
     same, none = fit(VideoRequest(prompt="x", model="sora-2", duration=10), spec)
     assert none == [] and same.duration == 10
 

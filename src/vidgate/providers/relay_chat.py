@@ -134,9 +134,11 @@ class RelayChat(Dialect):
 
     def chat_request(self, prepared: Prepared, conn: Connection) -> httpx.Request:
         body = self.request_body(prepared)
+        # Accept: application/json on every call, streaming or not: the seed marks that header required on
+        # /v1/chat/completions; whether the answer streams is decided by the body's "stream" field (the SSE
+        # progress lines are documented for sibling relays, relay-platforms.md §2.4), and a relay that answers
+        # one JSON completion instead is read as such (see submit).
         request = self.json_request("POST", conn, CHAT_PATH, body)
-        if body["stream"]:
-            request.headers["Accept"] = "text/event-stream"
         # The call lasts the whole generation: wait up to the model's deadline for the next byte.
         timeout = httpx.Timeout(CONNECT_TIMEOUT_S, read=prepared.spec.deadline_s)
         request.extensions = {**request.extensions, "timeout": timeout.as_dict()}

@@ -5,6 +5,7 @@ Source: shared/reference/seed-relay-api.md (the docs the user pasted) and relay-
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from vidgate.catalog.schema import ModelSpec
 from vidgate.characters import CharacterRequest
 from vidgate.errors import ProtocolError, ProviderHTTPError
-from vidgate.media import encode_for_json
+from vidgate.media import LoadedImage, encode_for_json
 from vidgate.problems import Problem
 from vidgate.providers import relay_characters
 from vidgate.providers._base import (
@@ -29,11 +30,13 @@ from vidgate.providers._base import (
     unix_time,
 )
 from vidgate.providers._failure_text import classify_failure
-from vidgate.types import Asset, Character, ErrorCode, JobError, JobStatus, Shot
+from vidgate.providers._relay_status import relay_status
+from vidgate.types import Asset, Character, ErrorCode, ImageRole, JobError, JobStatus, Shot, VideoRequest
 
 CREATE_PATH = "/v2/videos/generations"
 
-# Every status of this family, explicitly. None = not definite: keep polling until the deadline.
+# The documented status table of this family. None = not definite: keep polling until the deadline.
+# parse_status reads it through _relay_status.relay_status: any case, plus the family's other words.
 STATUS_MAP: dict[str, JobStatus | None] = {
     "NOT_START": JobStatus.queued,
     "SUBMITTED": JobStatus.queued,
@@ -69,6 +72,42 @@ class RelayOptions(BaseModel):
         check_timestamps(v)
         return v
 
+    @field_validator("character_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not _HTTP_URL.match(v):
+            raise ValueError(f"must be an http(s) URL of a video (the relay fetches it), got {v!r}")
+        return v
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+\S*$", re.I)
+
+
+def character_pair_problems(options: dict[str, Any]) -> list[Problem]:
+    """``character_url`` and ``character_timestamps`` make one inline character: neither goes alone."""
+    url, stamps = options.get("character_url"), options.get("character_timestamps")
+    if url is not None and stamps is None:
+        return [
+            Problem(
+                "options.character_timestamps",
+                None,
+                "character_url needs character_timestamps: the seconds of the video where the character appears",
+                allowed='"start,end" in seconds with end - start from 1 to 3, e.g. "1,3"',
+                suggestion="add options.character_timestamps, or drop character_url",
+            )
+        ]
+    if stamps is not None and url is None:
+        return [
+            Problem(
+                "options.character_url",
+                None,
+                "character_timestamps needs character_url: the http(s) URL of the video to take the character from",
+                allowed="an http(s) video URL",
+                suggestion="add options.character_url, or drop character_timestamps",
+            )
+        ]
+    return []
+
 
 def check_timestamps(value: str) -> tuple[float, float]:
     """``"start,end"`` in seconds with a span of 1 to 3 s (the relay's rule for characters)."""
@@ -93,6 +132,18 @@ def render_storyboard(shots: list[Shot]) -> str:
     return "\n\n".join(
         f"Shot {i}:\nduration: {fmt(s.duration)}sec\nScene: {s.scene.strip()}" for i, s in enumerate(shots, 1)
     )
+
+
+_ROLE_RANK = {ImageRole.first_frame: 0, ImageRole.reference: 1, ImageRole.last_frame: 2}
+
+
+def frame_order(prepared: Prepared) -> list[LoadedImage]:
+    """The images by role: the first frame first, the last frame last, reference images in between in the
+    order given. ``images[]`` is positional on the ``*-frames`` models (first frame, then last frame), so
+    ``--image last_frame=b --image first_frame=a`` must still go as ``[a, b]`` (as the Zhipu and Google
+    dialects order them)."""
+    pairs = sorted(zip(prepared.roles, prepared.images, strict=True), key=lambda p: _ROLE_RANK[p[0]])
+    return [img for _, img in pairs]
 
 
 class _TaskData(BaseModel):
@@ -159,10 +210,12 @@ class RelayUnified(Dialect):
         prompt = render_storyboard(req.shots) if req.shots else req.prompt
         body: dict[str, Any] = {"prompt": prompt, "model": spec.model}
         if prepared.images:
-            body[spec.images.field or "images"] = [encode_for_json(img, spec.images) for img in prepared.images]
+            body[spec.images.field or "images"] = [encode_for_json(img, spec.images) for img in frame_order(prepared)]
         if req.aspect_ratio is not None and spec.aspect_ratio.field:
             body[spec.aspect_ratio.field] = req.aspect_ratio
-        if req.hd is not None and (spec.hd.field or req.hd is False):
+        if req.hd is not None and (spec.hd.field or (req.hd is False and spec.family == "sora")):
+            # hd is a field of the Sora table on /v2 ("hd | boolean | default false; sora-2-pro only"): an
+            # explicit false goes to Sora models as in the seed's example; Veo routes have no hd, so none is sent.
             body[spec.hd.field or "hd"] = req.hd
         duration = (
             req.duration
@@ -176,6 +229,9 @@ class RelayUnified(Dialect):
         for key, value in RelayOptions.model_validate(req.options).model_dump(exclude_none=True).items():
             body[key] = value
         return body
+
+    def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
+        return character_pair_problems(request.options)
 
     def character_problems(self, request: CharacterRequest) -> list[Problem]:
         return relay_characters.problems(request)
@@ -215,7 +271,10 @@ class RelayUnified(Dialect):
         except ValidationError as exc:
             raise ProtocolError(provider, f"unexpected task shape: {exc.errors()[0]['msg']}", body) from None
         raw_status = (task.status or "").strip()
-        status = STATUS_MAP.get(raw_status.upper())
+        urls = output_urls(task.data)
+        # Any case, and the family's other words (COMPLETED, FAILED, DONE, EXPIRED, processing, ...): see
+        # _relay_status; a word that says nothing definite while a video URL is there is success.
+        status = relay_status(raw_status, has_video=bool(urls))
         update = JobUpdate(
             status=status,
             raw_status=raw_status or None,
@@ -226,17 +285,24 @@ class RelayUnified(Dialect):
             raw=body,
         )
         if status is JobStatus.succeeded:
-            urls = output_urls(task.data)
             if not urls:
                 update.status = JobStatus.failed
                 update.error = JobError(
                     code=ErrorCode.provider_error,
-                    message="the relay reported SUCCESS but returned no video URL in data.output / data.outputs",
+                    message=f"the relay reported {raw_status} but returned no video URL in data.output / data.outputs",
                     retryable=True,
                     raw=body,
                 )
             update.assets = [Asset(kind="video", url=u, mime_type="video/mp4") for u in urls]
             update.progress = 100
+        elif status is JobStatus.failed and not task.fail_reason and raw_status.lower() == "expired":
+            update.error = JobError(
+                code=ErrorCode.provider_error,
+                message=f"the relay reports task {task.task_id or ''} {raw_status}: it is past the relay's "
+                "retention and its result can no longer be fetched",
+                retryable=False,
+                raw=body,
+            )
         elif status is JobStatus.failed:
             update.error = classify_failure(task.fail_reason, raw=task.fail_reason)
         return update

@@ -38,6 +38,7 @@ from vidgate.providers._base import (
     json_body,
 )
 from vidgate.providers._failure_text import classify_failure
+from vidgate.providers._relay_status import relay_status
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
 
 CREATE_PATH = "videos/generations"
@@ -270,6 +271,8 @@ class Zhipu(Dialect):
         if not raw_status:
             _raise_error_body(provider, response, body)
         status = STATUS_MAP.get(raw_status.upper())
+        if status is None:  # the relay's pass-through may answer in its own words (COMPLETED, failed, ...)
+            status = relay_status(raw_status, has_video=any(r.url for r in task.video_result or []))
         update = JobUpdate(status=status, raw_status=raw_status or None, provider_task_id=task.id, raw=body)
         if status is JobStatus.succeeded:
             results = task.video_result or []
@@ -279,7 +282,7 @@ class Zhipu(Dialect):
                 update.status = JobStatus.failed
                 update.error = JobError(
                     code=ErrorCode.provider_error,
-                    message="Zhipu reported SUCCESS but video_result[] has no url",
+                    message=f"Zhipu reported {raw_status} but video_result[] has no url",
                     retryable=True,
                     raw=body,
                 )
