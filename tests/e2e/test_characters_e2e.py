@@ -115,7 +115,7 @@ def test_async_client_creates_and_lists(emulator: EmulatorServer, fast_policy: P
 
 @pytest.fixture
 def remote(emulator: EmulatorServer) -> Iterator[EmulatorServer]:
-    emulator.config.models_hidden = {"sora-2-pro", "sora_video2-landscape-hd-15s"}
+    emulator.config.models_hidden = {"sora-2-pro", "sora_video2-portrait-hd-15s"}  # a name the seed relay lists
     emulator.config.models_extra = ["wan2.5-video", "kling-v2-master"]
     yield emulator
     emulator.config.models_hidden, emulator.config.models_extra = set(), []
@@ -189,7 +189,7 @@ def test_cli_models_remote(remote: EmulatorServer, home: Path) -> None:
     data = json.loads(runner.invoke(app, ["models", "--remote", "--json"], env=env).stdout)
     models = {m["key"]: m for m in data["models"]}
     assert models["relay/sora-2-pro"]["available"] is False
-    assert models["relay-chat/sora_video2"]["wire_models"]["sora_video2-landscape-hd-15s"] is False
+    assert models["relay-chat/sora_video2"]["wire_models"]["sora_video2-portrait-hd-15s"] is False
     assert {"id": "kling-v2-master", "owned_by": "openai", "likely_video": False, "known_as": []} in data["unknown"]
     no_key = runner.invoke(app, ["models", "--remote"], env={**env, "VIDGATE_RELAY_API_KEY": ""})
     assert no_key.exit_code == 4 and "VIDGATE_RELAY_API_KEY" in no_key.output

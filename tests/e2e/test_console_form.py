@@ -44,7 +44,7 @@ def visible(page: Any, field: str) -> bool:
 def test_choices_follow_the_model(page: Any, console_url: str) -> None:
     page.goto(console_url)
     page.select_option("#model", "relay/sora-2")
-    assert options(page, "#duration") == [("10", True), ("15", True)]
+    assert options(page, "#duration") == [("10", True)]  # 15 s is sora-2-pro's (seed: "sora-2-pro supports hd, 15s")
     assert options(page, "#aspect_ratio") == [("", True), ("16:9", True), ("9:16", True)]
     assert not visible(page, "hd") and not visible(page, "resolution") and not visible(page, "size")
     assert visible(page, "characters") and visible(page, "images")

@@ -25,7 +25,9 @@ def test_streamed_generation_reports_progress_and_saves_the_video(
     client: Client, emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     seen: list[Job] = []
-    job = client.generate("a red fox", model="sora_video2", aspect_ratio="16:9", duration=15,
+    # The seed relay names only portrait 15 s variants ("sora_video2-portrait-15s (pro, 15 s)",
+    # seed-relay-api.md "Chat-compatible video"); the emulator serves only those, so portrait here.
+    job = client.generate("a red fox", model="sora_video2", aspect_ratio="9:16", duration=15,
                           out=tmp_path / "fox.mp4", on_progress=seen.append)  # fmt: skip
     assert job.status is JobStatus.succeeded and job.provider_task_id and job.provider_task_id.startswith("task_")
     steps = [(j.status, j.raw_status) for j in seen]
@@ -35,9 +37,9 @@ def test_streamed_generation_reports_progress_and_saves_the_video(
     assert progress == sorted(progress) and 0 < max(p for p in progress if p < 100) < 100
     video = job.video
     assert video is not None and video.probe is not None
-    assert video.probe.duration == pytest.approx(15, abs=0.2) and video.probe.width > video.probe.height
+    assert video.probe.duration == pytest.approx(15, abs=0.2) and video.probe.width < video.probe.height
     (emu_job,) = emulator.state.jobs.values()
-    assert emu_job.model == "sora_video2-landscape-15s" and emu_job.body["stream"] is True
+    assert emu_job.model == "sora_video2-portrait-15s" and emu_job.body["stream"] is True
     assert emulator.state.counts[CHAT] == 1 and emulator.state.counts["GET /cdn/{file}"] == 1
     assert sum(n for k, n in emulator.state.counts.items() if k.startswith("GET /v")) == 0  # nothing was polled
 

@@ -54,7 +54,7 @@ def test_validation_errors_are_field_level_and_openai_shaped(
     assert error["type"] == "invalid_request_error" and error["code"] == "invalid_value"
     params = {p["param"] for p in error["problems"]}
     assert params == {"seconds", "size"}  # vidgate's duration and aspect ratio, in the OpenAI API's names
-    assert any("10, 15" in p["message"] for p in error["problems"])
+    assert any("Allowed: 10 s" in p["message"] for p in error["problems"])  # relay sora-2: 10 s (15 s is pro's)
     unknown = http.post("/v1/videos", json={"prompt": "x", "colour": "red"}, headers=bearer(key))
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "colour"
     bad_model = http.post("/v1/videos", json={"prompt": "x", "model": "sora-3"}, headers=bearer(key))
@@ -169,7 +169,8 @@ def test_models_health_metrics_openapi(http: httpx.Client, key: str) -> None:
     assert "relay/sora-2" in ids and "relay-openai/sora-2" in ids
     assert not any(i.startswith("zhipu/") for i in ids)  # no route serves them
     sora = http.get("/v1/models/relay/sora-2", headers=bearer(key)).json()
-    assert sora["vidgate"]["durations"]["values"] == [10, 15] and "16:9" in sora["vidgate"]["aspect_ratios"]
+    # relay sora-2: 10 s only (seed-relay-api.md: sora-2-pro "supports hd, 15s")
+    assert sora["vidgate"]["durations"]["values"] == [10] and "16:9" in sora["vidgate"]["aspect_ratios"]
     assert http.get("/v1/models/zhipu/cogvideox-3", headers=bearer(key)).status_code == 404
     assert http.get("/healthz").json()["status"] == "ok"
     create(http, key)

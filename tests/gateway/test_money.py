@@ -52,10 +52,13 @@ def test_the_rate_limit_counts_only_accepted_creates(
 def test_a_create_over_budget_takes_no_rate_slot(
     gateway: GatewayServer, http: httpx.Client, emulator: EmulatorServer
 ) -> None:
-    gateway.gateway.config.prices["relay/sora-2"] = 0.10  # $1.00 for 10 s, $1.50 for 15 s
+    # relay sora-2 makes 10 s only (seed-relay-api.md: sora-2-pro "supports hd, 15s"), so the dearer request
+    # is a 15 s sora-2-pro one
+    gateway.gateway.config.prices["relay/sora-2"] = 0.10  # $1.00 for 10 s
+    gateway.gateway.config.prices["relay/sora-2-pro"] = 0.10  # $1.50 for 15 s
     key = gateway.create_key("both", rate_limit_per_min=1, budget_usd=1.2)
     for _ in range(2):
-        assert _create(http, key, seconds="15").status_code == 402
+        assert _create(http, key, model="sora-2-pro", seconds="15").status_code == 402
     assert _create(http, key).status_code == 200  # the refused ones did not use the one create a minute
     assert emulator.state.counts[CREATES] == 1
 

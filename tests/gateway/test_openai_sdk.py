@@ -53,7 +53,7 @@ def test_sdk_upload_openai_format_model_and_poll_hint(sdk: openai.OpenAI) -> Non
 
 def test_sdk_sees_field_level_errors(sdk: openai.OpenAI, emulator: EmulatorServer) -> None:
     with pytest.raises(openai.BadRequestError) as info:
-        sdk.videos.create(model="sora-2", prompt="x", seconds="4")  # the relay's sora-2 makes 10 or 15 s
+        sdk.videos.create(model="sora-2", prompt="x", seconds="4")  # the relay's sora-2 makes 10 s (15 s is pro's)
     assert info.value.param == "seconds" and info.value.code == "invalid_value"  # type: ignore[attr-defined]
-    assert "10, 15" in info.value.message
+    assert "Allowed: 10 s" in info.value.message
     assert sum(emulator.state.counts.values()) == 0

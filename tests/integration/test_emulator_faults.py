@@ -361,7 +361,7 @@ def test_body_filter_targets_one_job_and_creates_are_counted_per_identity(
     creates = sorted(j["creates"] for j in truth["jobs"])
     assert creates == [1, 2, 2] and list(truth["duplicates"].values()) == [2]
     assert truth["duplicate_prompts"] == {"a cat": 2}
-    create(http, "a cat", duration="15")  # a resubmission that changed another field: a new fingerprint ...
+    create(http, "a cat", aspect_ratio="9:16")  # a resubmission that changed another field: a new fingerprint ...
     assert emu.truth(hashes=False)["duplicate_prompts"] == {"a cat": 3}  # ... but still the same prompt
 
 

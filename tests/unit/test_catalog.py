@@ -21,7 +21,9 @@ def test_every_model_has_sources_and_a_known_dialect() -> None:
 def test_relay_sora_durations_are_strings_and_25_is_pro_only() -> None:
     catalog = load_catalog()
     base, pro = catalog.resolve("relay/sora-2"), catalog.resolve("relay/sora-2-pro")
-    assert base.duration.candidates() == [10, 15]
+    # seed-relay-api.md: model enum "sora-2-pro ('supports hd, 15s')", duration "25 only for sora-2-pro":
+    # 15 s and 25 s are sora-2-pro features on /v2, sora-2 makes 10 s.
+    assert base.duration.candidates() == [10]
     assert pro.duration.candidates() == [10, 15, 25]
     assert base.duration.encode(10) == "10" and pro.duration.encode(25) == "25"
     assert not base.hd.supported and pro.hd.supported
@@ -68,3 +70,22 @@ def test_sunset_warnings_past_and_near() -> None:
     assert near is not None and "14 days" in near
     past = sunset_warning(spec, today=date(2026, 11, 26))
     assert past is not None and "2026-09-24" in past
+
+
+def test_third_party_facts_are_marked_unconfirmed_and_shown_so() -> None:
+    """google-2026.md §2: Omni 1.1's limits are [3P] ("Google confirms only the preview's 3-10 s")."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from vidgate.cli import app
+
+    spec = load_catalog().resolve("gemini/gemini-omni-1.1-flash")
+    assert spec.is_unconfirmed("duration") and spec.is_unconfirmed("images") and not spec.is_unconfirmed("model")
+    runner = CliRunner()
+    table = runner.invoke(app, ["models", "-p", "gemini"], env={"COLUMNS": "400"})
+    assert table.exit_code == 0 and "(unconfirmed)" in table.stdout
+    one = runner.invoke(app, ["models", "-m", "gemini/gemini-omni-1.1-flash"], env={"COLUMNS": "200"})
+    assert "Unconfirmed (third-party or unverified sources only)" in one.stdout
+    data = json.loads(runner.invoke(app, ["models", "-m", "gemini/gemini-omni-1.1-flash", "--json"]).stdout)
+    assert "duration" in data["unconfirmed"]

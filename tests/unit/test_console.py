@@ -52,7 +52,8 @@ def test_form_offers_every_current_model_and_no_retired_one(caps: dict[str, dict
 
 def test_choices_come_from_the_catalog(caps: dict[str, dict]) -> None:
     sora = caps["relay/sora-2"]
-    assert sora["duration"]["values"] == [10, 15] and sora["duration"]["default"] == 10
+    # relay sora-2: 10 s only (seed-relay-api.md: sora-2-pro "supports hd, 15s")
+    assert sora["duration"]["values"] == [10] and sora["duration"]["default"] == 10
     assert sora["aspect_ratio"]["values"] == ["16:9", "9:16"]
     assert sora["resolution"] is None and sora["size"] is None and sora["hd"] is None
     assert sora["images"]["max"] == 8 and sora["images"]["roles"] == ["first_frame", "reference"]

@@ -9,6 +9,7 @@ or model needs no change here, and catalog fields this module does not know are 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ _HANDLED = {
     "key", "provider", "dialect", "model", "family", "summary", "modes", "duration", "aspect_ratio", "resolution",
     "size", "hd", "images", "prompt", "storyboard", "characters", "options", "constraints", "typical_latency_s",
     "latency_adjust", "deadline_s", "price_per_second_usd", "audio", "sunset", "results", "sources", "notes",
+    "unconfirmed",
 }  # fmt: skip
 _PROVIDER_HANDLED = {"name", "title", "base_url", "base_url_env", "api_key_env", "auth", "path_prefix", "docs", "note"}
 _JSON_TYPE = {"string": "string", "int": "integer", "number": "number", "seconds_suffix": 'string with an "s" suffix'}
@@ -59,6 +61,8 @@ def duration_line(spec: ModelSpec) -> str:
     d = spec.duration
     if d.field is None:
         text = f"no duration parameter: {d.describe()}"
+    elif d.field == "model":
+        text = f"no field of its own, carried by the model name ({code('model')}); allowed {d.describe()}"
     else:
         sample = d.default if d.default is not None else (d.candidates() or [8])[0]
         example = json.dumps(d.encode(sample), ensure_ascii=False)
@@ -78,7 +82,8 @@ def choice_line(label: str, choice: ChoiceSpec) -> str:
     values = ", ".join(code(v) for v in choice.values)
     default = f"; default {code(choice.default)}" if choice.default else ""
     note = f". {choice.note}" if choice.note else ""
-    return f"{label}: {code(choice.field)} (string), one of {values}{default}{note}"
+    # Without the dialect the wire encoding is unknown here (a ratio may travel as a size or a model name).
+    return f"{label}: one of {values}, carried by {code(choice.field)}{default}{note}"
 
 
 def option_lines(spec: ModelSpec, options_model: type[BaseModel] | None) -> list[str]:
@@ -90,16 +95,31 @@ def option_lines(spec: ModelSpec, options_model: type[BaseModel] | None) -> list
     return out
 
 
-def parameters(spec: ModelSpec, options_model: type[BaseModel] | None = None) -> Section:
+def parameters(
+    spec: ModelSpec, options_model: type[BaseModel] | None = None, wire: Mapping[str, str] | None = None
+) -> Section:
+    """``wire``: concept -> the line read from the dialect's real create body (``providers.wire_facts``); it
+    replaces the catalog's own line for that concept, which cannot show how a value is encoded."""
     s = Section("1. Parameters: duration, aspect ratio, size, resolution")
-    s.lines.append(duration_line(spec))
-    s.lines.append(choice_line("Aspect ratio", spec.aspect_ratio))
-    s.lines.append(choice_line("Size", spec.size))
-    s.lines.append(choice_line("Resolution", spec.resolution))
+    wire = wire or {}
+    d = spec.duration
+    if "duration" in wire:
+        default = f"; default {_num(d.default)} s" if d.default is not None else ""
+        s.lines.append(f"{wire['duration']}; allowed {d.describe()}{default}{'. ' + d.note if d.note else ''}")
+    else:
+        s.lines.append(duration_line(spec))
+    for concept, label in (("aspect_ratio", "Aspect ratio"), ("size", "Size"), ("resolution", "Resolution")):
+        choice: ChoiceSpec = getattr(spec, concept)
+        if concept in wire:
+            default = f"; default {code(choice.default)}" if choice.default else ""
+            s.lines.append(f"{wire[concept]}{default}{'. ' + choice.note if choice.note else ''}")
+        else:
+            s.lines.append(choice_line(label, choice))
     if spec.hd.supported:
         ignored = ", ".join(_num(d) for d in spec.hd.ignored_at_durations)
         extra = f"; no effect at {ignored} s" if ignored else ""
-        s.lines.append(f"HD: {code(spec.hd.field)} (boolean){extra}{'. ' + spec.hd.note if spec.hd.note else ''}")
+        note = f"{extra}{'. ' + spec.hd.note if spec.hd.note else ''}"
+        s.lines.append(f"{wire['hd']}{note}" if "hd" in wire else f"HD: {code(spec.hd.field)} (boolean){note}")
     if spec.modes:
         s.lines.append(f"Modes: {', '.join(spec.modes)}")
     if spec.storyboard:
@@ -219,14 +239,18 @@ def other_facts(spec: ModelSpec) -> Section | None:
     return s if s.lines else None
 
 
-def model_sections(spec: ModelSpec, options_model: type[BaseModel] | None = None) -> list[Section]:
-    out = [parameters(spec, options_model), images(spec), prompt(spec), results(spec), characters(spec)]
+def model_sections(
+    spec: ModelSpec, options_model: type[BaseModel] | None = None, wire: Mapping[str, str] | None = None
+) -> list[Section]:
+    out = [parameters(spec, options_model, wire), images(spec), prompt(spec), results(spec), characters(spec)]
     out.append(sunset(spec))
     extra = other_facts(spec)
     if extra:
         out.append(extra)
     if spec.notes:
         out.append(Section("Choices where sources disagree", list(spec.notes)))
+    if spec.unconfirmed:
+        out.append(Section("Unconfirmed (third-party or unverified sources only)", list(spec.unconfirmed)))
     out.append(Section("Sources", list(spec.sources)))
     return out
 
@@ -256,5 +280,7 @@ def provider_lines(p: ProviderSpec) -> list[str]:
     return lines
 
 
-def answers_json(spec: ModelSpec, options_model: type[BaseModel] | None = None) -> dict[str, list[str]]:
-    return {s.title: s.lines for s in model_sections(spec, options_model)}
+def answers_json(
+    spec: ModelSpec, options_model: type[BaseModel] | None = None, wire: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
+    return {s.title: s.lines for s in model_sections(spec, options_model, wire)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vidgate.types import ImageRole
 
@@ -267,6 +267,23 @@ class ModelSpec(BaseModel):
     results: ResultSpec = ResultSpec()
     sources: list[str] = Field(min_length=1, description="Where each fact comes from")
     notes: list[str] = Field(default_factory=list, description="Choices made where sources disagree")
+    unconfirmed: list[str] = Field(
+        default_factory=list,
+        description="Facts (field names such as duration, images.max_count) that rest only on third-party [3P] "
+        "or unverified sources; `vidgate models` marks them unconfirmed",
+    )
+
+    @field_validator("unconfirmed")
+    @classmethod
+    def _known_facts(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v.split(".", 1)[0] not in cls.model_fields]
+        if unknown:
+            raise ValueError(f"unconfirmed names unknown fields {unknown}; use ModelSpec field names")
+        return value
+
+    def is_unconfirmed(self, fact: str) -> bool:
+        """Whether ``fact`` (e.g. ``images``) or any part of it (``images.max_count``) is unconfirmed."""
+        return any(u == fact or u.startswith(fact + ".") for u in self.unconfirmed)
 
 
 class SettingSpec(BaseModel):

@@ -13,6 +13,7 @@ from vidgate.catalog import ModelSpec, load_catalog, sunset_warning
 from vidgate.catalog.explain import answers_json, model_sections, provider_lines
 from vidgate.cli._common import err, out, reported
 from vidgate.providers import DIALECTS
+from vidgate.providers.wire_facts import parameter_lines
 
 
 def model_summary(spec: ModelSpec) -> dict[str, Any]:
@@ -51,8 +52,14 @@ def model_summary(spec: ModelSpec) -> dict[str, Any]:
         "summary": spec.summary,
         "sources": spec.sources,
         "notes": spec.notes,
-        "answers": answers_json(spec, _options(spec)),
+        "unconfirmed": spec.unconfirmed,
+        "answers": answers_json(spec, _options(spec), parameter_lines(spec)),
     }
+
+
+def _flag(spec: ModelSpec, fact: str, cell: str) -> str:
+    """The cell, marked when the catalog says the fact rests only on third-party or unverified sources."""
+    return f"{cell} (unconfirmed)" if spec.is_unconfirmed(fact) else cell
 
 
 def _options(spec: ModelSpec) -> Any:
@@ -67,7 +74,7 @@ def _print_model(spec: ModelSpec) -> None:
         out.print(spec.summary, markup=False)
     for line in provider_lines(provider):
         out.print(f"  {line}", markup=False)
-    for section in model_sections(spec, _options(spec)):
+    for section in model_sections(spec, _options(spec), parameter_lines(spec)):
         out.print(f"\n[bold]{section.title}[/]")
         for line in section.lines:
             out.print(f"  - {line}", markup=False)
@@ -118,7 +125,7 @@ def models(
         sys.stdout.write(json.dumps([model_summary(s) for s in specs], ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=f"{len(specs)} models", show_lines=False)
-    for col in ("model", "duration", "aspect ratio", "hd", "images", "options", "sunset"):
+    for col in ("model", "duration", "aspect ratio", "hd", "images", "options", "sunset", "unconfirmed"):
         table.add_column(col, overflow="fold")
     for s in specs:
         d = s.duration
@@ -130,13 +137,15 @@ def models(
         sunset = ""
         if s.sunset:
             sunset = f"{s.sunset.kind} {s.sunset.date.isoformat()}"
+        aspect = ", ".join(s.aspect_ratio.values) if s.aspect_ratio.supported else "-"
         table.add_row(
             s.key,
-            dur,
-            ", ".join(s.aspect_ratio.values) if s.aspect_ratio.supported else "-",
+            _flag(s, "duration", dur),
+            _flag(s, "aspect_ratio", aspect),
             "yes" if s.hd.supported else "-",
-            images,
+            _flag(s, "images", images),
             ", ".join(s.options) or "-",
-            sunset,
+            _flag(s, "sunset", sunset),
+            ", ".join(s.unconfirmed) or "-",
         )
     out.print(table)

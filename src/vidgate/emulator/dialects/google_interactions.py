@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from vidgate.catalog import ModelSpec, load_catalog
 from vidgate.emulator.dialects._google import (
     GoogleError,
     bad,
@@ -33,6 +32,7 @@ from vidgate.emulator.dialects._google import (
     unknown_fields,
     video_b64,
 )
+from vidgate.emulator.facts import OMNI_MODELS, EmuModel
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "google-interactions"
@@ -69,8 +69,8 @@ POLICY_MESSAGE = (
 )
 
 
-def omni_models() -> dict[str, ModelSpec]:
-    return {m.model: m for m in load_catalog().models.values() if m.dialect == DIALECT}
+def omni_models() -> dict[str, EmuModel]:
+    return OMNI_MODELS
 
 
 def _iso(ts: float) -> str:
@@ -134,7 +134,7 @@ def _check_input(value: Any) -> tuple[str, list[str]]:
     return " ".join(texts), kinds
 
 
-def _check_format(value: Any, spec: ModelSpec) -> dict[str, Any]:
+def _check_format(value: Any, spec: EmuModel) -> dict[str, Any]:
     if isinstance(value, list):
         videos = [v for v in value if isinstance(v, dict) and v.get("type") == "video"]
         if len(videos) != 1:
@@ -143,10 +143,10 @@ def _check_format(value: Any, spec: ModelSpec) -> dict[str, Any]:
     if not isinstance(value, dict) or value.get("type") != "video":
         raise bad("response_format.type must be video for a video model")
     unknown_fields("response_format", value, FORMAT_FIELDS)
-    if "aspect_ratio" in value and value["aspect_ratio"] not in spec.aspect_ratio.values:
-        raise bad(f"response_format.aspect_ratio must be one of {spec.aspect_ratio.values}")
-    if "resolution" in value and value["resolution"] not in spec.resolution.values:
-        raise bad(f"response_format.resolution must be one of {spec.resolution.values}")
+    if "aspect_ratio" in value and value["aspect_ratio"] not in spec.aspect_ratios:
+        raise bad(f"response_format.aspect_ratio must be one of {list(spec.aspect_ratios)}")
+    if "resolution" in value and value["resolution"] not in spec.resolutions:
+        raise bad(f"response_format.resolution must be one of {list(spec.resolutions)}")
     if "delivery" in value and value["delivery"] not in ("inline", "uri"):
         raise bad("response_format.delivery must be inline or uri")
     if "duration" in value:
@@ -155,13 +155,13 @@ def _check_format(value: Any, spec: ModelSpec) -> dict[str, Any]:
         if m is None:
             raise bad(f'response_format.duration must be a string like "8s", got {d!r}')
         seconds = float(m.group(1))
-        low, high = spec.duration.min or 0, spec.duration.max or 0
+        low, high = spec.duration_range or (0.0, 0.0)
         if not low <= seconds <= high:
             raise bad(f"response_format.duration {d} is out of range for {spec.model}: {low:g}s to {high:g}s")
     return value
 
 
-def check_create(body: dict[str, Any], state: EmulatorState) -> tuple[ModelSpec, str, dict[str, Any]]:
+def check_create(body: dict[str, Any], state: EmulatorState) -> tuple[EmuModel, str, dict[str, Any]]:
     unknown_fields("", body, CREATE_FIELDS)
     models = omni_models()
     model = body.get("model")
@@ -215,10 +215,10 @@ def check_create(body: dict[str, Any], state: EmulatorState) -> tuple[ModelSpec,
         if old is None or old.dialect != DIALECT or old.meta.get("store") is False:
             raise GoogleError(404, f"Interaction {previous} not found.")
     images, videos = kinds.count("image"), kinds.count("video")
-    if images > spec.images.max_count:
-        raise bad(f"{spec.model} takes at most {spec.images.max_count} images per request, got {images}")
-    if videos > max(1, spec.video_inputs.max_count):
-        raise bad(f"{spec.model} takes at most {spec.video_inputs.max_count} videos per request, got {videos}")
+    if spec.max_images is not None and images > spec.max_images:
+        raise bad(f"{spec.model} takes at most {spec.max_images} images per request, got {images}")
+    if videos > max(1, spec.max_videos):
+        raise bad(f"{spec.model} takes at most {spec.max_videos} videos per request, got {videos}")
     if task == "text_to_video" and kinds:
         raise bad("task text_to_video takes no image or video input")
     if task == "image_to_video" and not images:
@@ -292,7 +292,7 @@ def routes(state: EmulatorState) -> list[Route]:
         body = await google_json(request)
         spec, prompt, fmt = check_create(body, state)
         duration = float(_DURATION.match(fmt["duration"]).group(1)) if "duration" in fmt else 8.0  # type: ignore[union-attr]
-        queue_s, render_s = state.timing(spec.typical_latency_s)
+        queue_s, render_s = state.timing(spec.latency_s)
         fail = None
         trigger = state.config.fail_trigger.lower()
         if STEP_FAIL_TRIGGER.lower() in prompt.lower():

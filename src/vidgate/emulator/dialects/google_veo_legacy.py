@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from vidgate.catalog import ModelSpec, load_catalog
 from vidgate.emulator.dialects._google import (
     GoogleError,
     bad,
@@ -26,6 +25,7 @@ from vidgate.emulator.dialects._google import (
     require_api_key,
     unknown_fields,
 )
+from vidgate.emulator.facts import LEGACY_MODELS, EmuModel
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "google-veo-legacy"
@@ -37,8 +37,8 @@ PARAMETER_FIELDS = {
 }  # fmt: skip
 
 
-def legacy_models() -> dict[str, ModelSpec]:
-    return {m.model: m for m in load_catalog().models.values() if m.dialect == DIALECT}
+def legacy_models() -> dict[str, EmuModel]:
+    return LEGACY_MODELS
 
 
 def check_image(value: Any, where: str) -> None:
@@ -73,7 +73,7 @@ def _duration(value: Any) -> int:
     raise bad(f"parameters.durationSeconds must be a number, got {value!r}")
 
 
-def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
+def check_predict(body: dict[str, Any], spec: EmuModel) -> dict[str, Any]:
     unknown_fields("", body, {"instances", "parameters", "webhookConfig"})
     instances = body.get("instances")
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
@@ -82,7 +82,7 @@ def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
     unknown_fields("instances[0]", inst, {"prompt", "image", "lastFrame", "referenceImages", "video"})
     if not isinstance(inst.get("prompt"), str) or not inst["prompt"].strip():
         raise bad("instances[0].prompt is required")
-    roles = {r.value for r in spec.images.roles}
+    roles = spec.image_roles
     for name, role in (("image", "first_frame"), ("lastFrame", "last_frame")):
         if name in inst:
             if role not in roles:
@@ -95,7 +95,7 @@ def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
         raise bad("parameters must be an object")
     unknown_fields("parameters", params, PARAMETER_FIELDS)
     duration = _duration(params["durationSeconds"]) if "durationSeconds" in params else 8
-    if duration not in [int(v) for v in spec.duration.values]:
+    if duration not in [int(v) for v in spec.durations]:
         raise bad(f"durationSeconds {duration} is out of range for {spec.model}")
     refs = inst.get("referenceImages")
     if refs is not None:
@@ -113,10 +113,10 @@ def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
                 raise bad("referenceType STYLE is only supported in Gemini Enterprise Agent Platform mode")
         if duration != 8:
             raise bad("reference images need durationSeconds 8")
-    if "aspectRatio" in params and params["aspectRatio"] not in spec.aspect_ratio.values:
-        raise bad(f"aspectRatio must be one of {spec.aspect_ratio.values}")
+    if "aspectRatio" in params and params["aspectRatio"] not in spec.aspect_ratios:
+        raise bad(f"aspectRatio must be one of {list(spec.aspect_ratios)}")
     if "resolution" in params:
-        if not spec.resolution.supported or params["resolution"] not in spec.resolution.values:
+        if params["resolution"] not in spec.resolutions:
             raise bad(f"resolution {params['resolution']!r} is not supported by {spec.model}")
         if params["resolution"] in ("1080p", "4k") and duration != 8:
             raise bad(f"resolution {params['resolution']} needs durationSeconds 8")
@@ -145,7 +145,7 @@ def routes(state: EmulatorState) -> list[Route]:
         trigger = state.config.fail_trigger.lower()
         fail = STEP_FAIL_TRIGGER if STEP_FAIL_TRIGGER.lower() in prompt else (
             RAI_REASON if trigger and trigger in prompt else None)  # fmt: skip
-        queue_s, render_s = state.timing(spec.typical_latency_s)
+        queue_s, render_s = state.timing(spec.latency_s)
         name = f"models/{model}/operations/{secrets.token_hex(8)}"
         state.add(
             EmuJob(

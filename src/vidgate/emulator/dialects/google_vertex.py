@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vidgate.catalog import ModelSpec, load_catalog
 from vidgate.emulator.dialects._google import (
     GoogleError,
     bad,
@@ -29,6 +28,7 @@ from vidgate.emulator.dialects._google import (
     unknown_fields,
     video_b64,
 )
+from vidgate.emulator.facts import VERTEX_MODELS, EmuModel
 from vidgate.emulator.files import job_video_response
 from vidgate.emulator.state import EmuJob, EmulatorState
 
@@ -48,8 +48,8 @@ PARAMETER_FIELDS = {
 PERSON = {"allow_adult", "dont_allow", "allow_all"}
 
 
-def vertex_models() -> dict[str, ModelSpec]:
-    return {m.model: m for m in load_catalog().models.values() if m.dialect == DIALECT}
+def vertex_models() -> dict[str, EmuModel]:
+    return VERTEX_MODELS
 
 
 def check_image(value: Any, where: str) -> None:
@@ -75,7 +75,7 @@ def _int(params: dict[str, Any], name: str) -> int | None:
     return value
 
 
-def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
+def check_predict(body: dict[str, Any], spec: EmuModel) -> dict[str, Any]:
     unknown_fields("", body, {"instances", "parameters"})
     instances = body.get("instances")
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
@@ -95,7 +95,7 @@ def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
         raise bad("parameters must be an object")
     unknown_fields("parameters", params, PARAMETER_FIELDS)
     duration = _int(params, "durationSeconds")
-    if duration is not None and duration not in [int(v) for v in spec.duration.values]:
+    if duration is not None and duration not in [int(v) for v in spec.durations]:
         raise bad(f"parameters.durationSeconds {duration} is not supported by {spec.model}: 4, 6 or 8")
     effective = duration if duration is not None else 8
     if refs is not None:
@@ -116,11 +116,11 @@ def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
             raise bad("reference images need durationSeconds 8")
         if params.get("aspectRatio", "16:9") != "16:9":
             raise bad("reference images support aspectRatio 16:9 only")
-    if "aspectRatio" in params and params["aspectRatio"] not in spec.aspect_ratio.values:
-        raise bad(f"parameters.aspectRatio must be one of {spec.aspect_ratio.values}")
+    if "aspectRatio" in params and params["aspectRatio"] not in spec.aspect_ratios:
+        raise bad(f"parameters.aspectRatio must be one of {list(spec.aspect_ratios)}")
     if "resolution" in params:
-        if params["resolution"] not in spec.resolution.values:
-            raise bad(f"parameters.resolution must be one of {spec.resolution.values}")
+        if params["resolution"] not in spec.resolutions:
+            raise bad(f"parameters.resolution must be one of {list(spec.resolutions)}")
         if params["resolution"] in ("1080p", "4k") and effective != 8:
             raise bad(f"resolution {params['resolution']} needs durationSeconds 8")
     samples = _int(params, "sampleCount")
@@ -141,8 +141,8 @@ def check_predict(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
     return params
 
 
-def takes_references(spec: ModelSpec) -> bool:
-    return any(r.value == "reference" for r in spec.images.roles)
+def takes_references(spec: EmuModel) -> bool:
+    return "reference" in spec.image_roles
 
 
 def operation_json(state: EmulatorState, job: EmuJob) -> dict[str, Any]:
@@ -198,13 +198,13 @@ def routes(state: EmulatorState) -> list[Route]:
             return JSONResponse(operation_json(state, job))
         raise GoogleError(404, f"Method {method!r} not found.")
 
-    def create(request: Request, body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
+    def create(request: Request, body: dict[str, Any], spec: EmuModel) -> dict[str, Any]:
         params = check_predict(body, spec)
         prompt = body["instances"][0]["prompt"]
         op_id = secrets.token_hex(16)
         p, loc = request.path_params["project"], request.path_params["location"]
         name = f"projects/{p}/locations/{loc}/publishers/google/models/{spec.model}/operations/{op_id}"
-        queue_s, render_s = state.timing(spec.typical_latency_s)
+        queue_s, render_s = state.timing(spec.latency_s)
         trigger = state.config.fail_trigger.lower()
         fail = None
         if STEP_FAIL_TRIGGER.lower() in prompt.lower():

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vidgate.catalog import load_catalog
 from vidgate.emulator.dialects.openai_videos_schema import (
     DIALECT,
     GUARDRAIL_FAILURE,
@@ -32,6 +31,7 @@ from vidgate.emulator.dialects.openai_videos_schema import (
     request_id,
     text_field,
 )
+from vidgate.emulator.facts import sora_latency
 from vidgate.emulator.files import job_video_response
 from vidgate.emulator.render import frame_size, render_spritesheet, render_thumbnail
 from vidgate.emulator.state import EmuJob, EmulatorState
@@ -40,9 +40,7 @@ from vidgate.emulator.state import EmuJob, EmulatorState
 
 
 def _latency(flavour: Flavour, model: str) -> float:
-    catalog = load_catalog()
-    spec = catalog.models.get(f"{flavour.provider}/{model}")
-    return spec.typical_latency_s if spec else 120.0
+    return sora_latency(model)
 
 
 def new_id(flavour: Flavour, model: str) -> str:

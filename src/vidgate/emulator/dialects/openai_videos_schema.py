@@ -11,6 +11,7 @@
   ``url`` on the object (a CDN link), the "reverse group" seconds 10 / 15 / 25 (25 sora-2-pro only; an
   omitted ``seconds`` means the official default 4, which this group does not make), the extra fields
   ``watermark``, ``private``, ``character_url``, ``character_timestamps``, and no remix of a private video.
+  The relay states no size-match rule for ``input_reference``, so this flavour does not enforce OpenAI's.
 
 Both take multipart/form-data and JSON (``input_reference: {"image_url" | "file_id"}``; the official SDK
 sends that object inside multipart as ``input_reference[image_url]``). The checks are written from the
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from vidgate.emulator.dialects._common import EmuHTTPError, bearer_ok, json_object
+from vidgate.emulator.facts import RELAY_V1_IMAGE_MUST_MATCH_SIZE, RELAY_V1_SECONDS, RELAY_V1_SIZES
 from vidgate.emulator.state import EmulatorState
 
 DIALECT = "openai-videos"
@@ -51,12 +53,13 @@ RELAY_EXTRAS = ("watermark", "private", "character_url", "character_timestamps")
 class Flavour:
     name: str
     prefix: str
-    provider: str  # catalog provider whose typical latency times the jobs
+    provider: str  # the provider this flavour stands for (a label)
     seconds: dict[str, tuple[str, ...]]
     sizes: dict[str, tuple[str, ...]]
     default_model: str | None  # None = model is required
     default_seconds: str
     extras: tuple[str, ...]
+    image_must_match: bool = True  # input_reference must be exactly `size` (OpenAI's documented rule)
 
 
 OPENAI = Flavour(
@@ -82,11 +85,12 @@ RELAY = Flavour(
     name="relay",
     prefix="",
     provider="relay-openai",
-    seconds={"sora-2": ("10", "15"), "sora-2-pro": ("10", "15", "25")},
-    sizes={"sora-2": SMALL, "sora-2-pro": LARGE},
+    seconds=RELAY_V1_SECONDS,
+    sizes=RELAY_V1_SIZES,
     default_model=None,
     default_seconds="4",  # the official group's default, which the reverse group does not make
     extras=RELAY_EXTRAS,
+    image_must_match=RELAY_V1_IMAGE_MUST_MATCH_SIZE,  # the relay states no such rule (facts.RELAY_V1_SRC)
 )
 
 
@@ -311,7 +315,7 @@ async def check_create(body: dict[str, Any], multipart: bool, flavour: Flavour) 
         data = await image_bytes(body["input_reference"], multipart)
         if data is not None:
             width, height = image_size(data)
-            if f"{width}x{height}" != size:
+            if flavour.image_must_match and f"{width}x{height}" != size:
                 raise OpenAIError(400, INPAINT_MISMATCH)  # the observed shape: param and code null
             params["input_reference"] = f"{width}x{height}"
         else:

@@ -1,7 +1,7 @@
 """The relay's unified format, emulated: ``POST /v2/videos/generations`` and ``GET .../{task_id}``.
 
-Schema enforced from the documented facts (seed-relay-api.md) as recorded in the catalog data; the
-checks here are written independently of ``vidgate.catalog.validate`` so the two can disagree.
+Schema enforced from the emulator's own reading of the docs (``emulator/facts.py``: seed-relay-api.md,
+relay-platforms.md §4.1), never from vidgate's catalog, so the two can disagree and a test notices.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from vidgate.catalog import ModelSpec, load_catalog
 from vidgate.emulator.callbacks import Callbacks
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref, json_object, require_bearer
+from vidgate.emulator.facts import RELAY_V2, RELAY_V2_MODELS, EmuModel
 from vidgate.emulator.state import POLICY_FAIL_REASON, EmuJob, EmulatorState
 
-DIALECT = "relay-unified"
+DIALECT = RELAY_V2
 FIELDS = {
     "prompt", "model", "images", "aspect_ratio", "hd", "duration", "notify_hook", "watermark", "private",
     "character_url", "character_timestamps", "enhance_prompt", "enable_upsample",
@@ -28,11 +28,11 @@ FIELDS = {
 BOOL_FIELDS = ("hd", "watermark", "private", "enhance_prompt", "enable_upsample")
 
 
-def relay_models() -> dict[str, ModelSpec]:
-    return {m.model: m for m in load_catalog().models.values() if m.dialect == DIALECT}
+def relay_models() -> dict[str, EmuModel]:
+    return RELAY_V2_MODELS
 
 
-def check_create(body: dict[str, Any]) -> ModelSpec:
+def check_create(body: dict[str, Any]) -> EmuModel:
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise EmuHTTPError(400, f"unknown field(s) {unknown}", "invalid_param", unknown[0])
@@ -49,34 +49,36 @@ def check_create(body: dict[str, Any]) -> ModelSpec:
             raise EmuHTTPError(400, f"{name} must be a boolean", "invalid_param", name)
     if "duration" in body:
         d = body["duration"]
-        if spec.duration.field is None:
+        if not spec.takes_duration:
             raise EmuHTTPError(400, f"{model} takes no duration", "invalid_param", "duration")
         if not isinstance(d, str):
             raise EmuHTTPError(400, 'duration must be a string enum such as "10"', "invalid_param", "duration")
-        allowed = [str(int(v)) for v in spec.duration.values]
+        allowed = [str(int(v)) for v in spec.durations]
         if d not in allowed:
             raise EmuHTTPError(
                 400, f"duration {d!r} not allowed for {model}; allowed {allowed}", "invalid_param", "duration"
             )
     if "aspect_ratio" in body:
-        if not spec.aspect_ratio.supported:
+        if not spec.aspect_ratios:
             raise EmuHTTPError(400, f"{model} takes no aspect_ratio", "invalid_param", "aspect_ratio")
-        if body["aspect_ratio"] not in spec.aspect_ratio.values:
+        if body["aspect_ratio"] not in spec.aspect_ratios:
             raise EmuHTTPError(
                 400,
-                f"aspect_ratio must be one of {spec.aspect_ratio.values}",
+                f"aspect_ratio must be one of {list(spec.aspect_ratios)}",
                 "invalid_param",
                 "aspect_ratio",
             )
-    if body.get("hd") is True and not spec.hd.supported:
+    if body.get("hd") is True and not spec.hd:
         raise EmuHTTPError(400, f"hd is only for sora-2-pro, not {model}", "invalid_param", "hd")
     images = body.get("images", [])
     if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
         raise EmuHTTPError(400, "images must be an array of strings (URL or base64)", "invalid_param", "images")
-    if len(images) > spec.images.max_count or len(images) < spec.images.min_count:
+    too_many = spec.max_images is not None and len(images) > spec.max_images
+    if too_many or len(images) < spec.min_images:
+        most = f"at least {spec.min_images}" if spec.max_images is None else f"{spec.min_images} to {spec.max_images}"
         raise EmuHTTPError(
             400,
-            f"{model} takes {spec.images.min_count} to {spec.images.max_count} images, got {len(images)}",
+            f"{model} takes {most} images, got {len(images)}",
             "invalid_param",
             "images",
         )
@@ -104,7 +106,7 @@ def _check_timestamps(value: Any) -> None:
         )
 
 
-def new_task_id(spec: ModelSpec) -> str:
+def new_task_id(spec: EmuModel) -> str:
     if spec.family == "veo":  # provider-prefixed ids with ':' as the relay returns them for Veo
         return f"{spec.model}:{int(time.time())}-{secrets.token_urlsafe(8)}"
     return str(uuid.uuid4())
@@ -118,9 +120,9 @@ def routes(state: EmulatorState) -> list[Route]:
         require_bearer(request, state)
         body = await json_object(request)
         spec = check_create(body)
-        duration = float(body["duration"]) if "duration" in body else float(spec.duration.default or 8)
+        duration = float(body["duration"]) if "duration" in body else float(spec.default_duration)
         trigger = state.config.fail_trigger.lower()
-        queue_s, render_s = state.timing(spec.typical_latency_s)
+        queue_s, render_s = state.timing(spec.latency_s)
         job = EmuJob(
             task_id=new_task_id(spec),
             dialect=DIALECT,

@@ -1,7 +1,7 @@
 """The relay account, emulated: ``GET /v1/models`` and the account webhook ("通知设置-WebHook").
 
 ``GET /v1/models`` lists, in OpenAI format with new-api's ``supported_endpoint_types``, every model the
-emulated relay host serves (/v2, /v1/videos and the Zhipu pass-through, from the catalog; the chat
+emulated relay host serves (/v2, /v1/videos and the Zhipu pass-through, from ``emulator/facts.py``; the chat
 ``sora_video2`` family, from the chat emulator's own list) and a few chat models, minus
 ``EmulatorConfig.models_hidden`` plus ``models_extra`` (``POST /_emulator/models`` changes both at runtime).
 
@@ -22,25 +22,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from vidgate.catalog import load_catalog
 from vidgate.emulator.dialects import relay_chat
 from vidgate.emulator.dialects._common import EmuHTTPError, json_object, require_bearer
+from vidgate.emulator.facts import RELAY_V1_SECONDS, RELAY_V2_MODELS, RELAY_ZHIPU_MODELS
 from vidgate.emulator.state import DEFAULT_KEY, EmulatorState
 
 CHAT_MODELS = ("gpt-4o-mini", "gpt-4o-image", "gemini-2.5-pro")
-RELAY_PROVIDER = "relay"
 CREATED = 1626777600
 QUOTA_TOPIC = "user_quota_too_low"
 WEBHOOK_TIMEOUT_S = 10.0
 
 
 def host_models() -> list[str]:
-    """Every video model the catalog serves through this relay host (/v2, /v1/videos, pass-throughs)."""
-    catalog = load_catalog()
-    env = catalog.providers[RELAY_PROVIDER].base_url_env
-    hosted = {p.name for p in catalog.providers.values() if p.base_url_env == env}
-    served = (m for m in catalog.models.values() if m.provider in hosted and m.dialect != relay_chat.DIALECT)
-    return sorted({m.model for m in served})
+    """Every video model this relay host serves (/v2, /v1/videos, the Zhipu pass-through)."""
+    return sorted({*RELAY_V2_MODELS, *RELAY_V1_SECONDS, *RELAY_ZHIPU_MODELS})
 
 
 def listed_models(state: EmulatorState) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ whose Markdown links the video (``✅ 视频生成成功，[点击这里](…mp4
 ``> 排队中...``, ``> 生成中``, ``> 🏃 进度 17..41..``, ``> 生成完成 ✅``) and then the cover image and the
 ``[在线播放▶️](…mp4)`` link. A prompt containing the fail trigger gets an answer *without* a link.
 
-The accepted model names and request fields are written here, independently of the client's dialect.
+The accepted model names are the seed relay's (``emulator/facts.py``: no landscape hd / 15 s names) and the
+request fields are written here, independently of the client's dialect and vidgate's catalog.
 """
 
 from __future__ import annotations
@@ -23,23 +24,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref, json_object, require_bearer
+from vidgate.emulator.facts import RELAY_CHAT_MODELS
 from vidgate.emulator.state import POLICY_FAIL_REASON, EmuJob, EmulatorState
 
 DIALECT = "relay-chat"
 PATH = "/v1/chat/completions"
-MODELS = frozenset(
-    {
-        "sora_video2",
-        "sora_video2-portrait",
-        "sora_video2-landscape",
-        "sora_video2-portrait-hd",
-        "sora_video2-landscape-hd",
-        "sora_video2-portrait-15s",
-        "sora_video2-landscape-15s",
-        "sora_video2-portrait-hd-15s",
-        "sora_video2-landscape-hd-15s",
-    }
-)
+MODELS = RELAY_CHAT_MODELS  # the seed relay's names only (facts.RELAY_CHAT_SRC)
 FIELDS = {
     "model", "messages", "stream", "stream_options", "temperature", "top_p", "n", "stop", "max_tokens",
     "presence_penalty", "frequency_penalty", "logit_bias", "user",

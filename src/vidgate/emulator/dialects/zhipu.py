@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vidgate.catalog import load_catalog
 from vidgate.emulator.dialects._common import EmuHTTPError, json_object
+from vidgate.emulator.facts import ZHIPU_LATENCY_S
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "zhipu"
@@ -245,10 +245,7 @@ def _check_images(model: str, spec: EmuModel, fields: dict[str, Any], err: _Erro
 
 
 def _latency(model: str) -> float:
-    for spec in load_catalog().models.values():
-        if spec.dialect == DIALECT and spec.model == model:
-            return spec.typical_latency_s
-    return 120.0
+    return ZHIPU_LATENCY_S
 
 
 def _render_shape(model: str, spec: EmuModel, fields: dict[str, Any]) -> tuple[float, str]:
