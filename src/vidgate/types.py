@@ -220,6 +220,9 @@ class Job(BaseModel):
     version: int = Field(default=0, ge=0, description="Optimistic-concurrency version; 0 = never stored")
     polls: int = Field(default=0, ge=0, description="Status checks made so far (drives the polling policy)")
     submit_attempts: int = Field(default=0, ge=0, description="Creates sent to the provider for this job")
+    cost_usd: float | None = Field(
+        default=None, description="What the provider reports the job cost, in USD; None = not reported"
+    )
 
     @property
     def video(self) -> Asset | None:

@@ -190,7 +190,8 @@ def test_cli_models_remote(remote: EmulatorServer, home: Path) -> None:
     models = {m["key"]: m for m in data["models"]}
     assert models["relay/sora-2-pro"]["available"] is False
     assert models["relay-chat/sora_video2"]["wire_models"]["sora_video2-portrait-hd-15s"] is False
-    assert {"id": "kling-v2-master", "owned_by": "openai", "likely_video": False, "known_as": []} in data["unknown"]
+    # the catalog knows the Kling family (fal, Replicate, OpenRouter entries), so the relay's Kling id looks like video
+    assert {"id": "kling-v2-master", "owned_by": "openai", "likely_video": True, "known_as": []} in data["unknown"]
     no_key = runner.invoke(app, ["models", "--remote"], env={**env, "VIDGATE_RELAY_API_KEY": ""})
     assert no_key.exit_code == 4 and "VIDGATE_RELAY_API_KEY" in no_key.output
 

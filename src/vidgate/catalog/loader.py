@@ -1,18 +1,43 @@
-"""Load the capability catalog shipped in ``catalog/data/*.toml`` and look models up by name."""
+"""Load the capability catalog and look models up by name.
+
+The catalog is the packaged data (``catalog/data/*.toml``) followed by every ``*.toml`` in the user catalog
+overlay directory, ``$VIDGATE_HOME/catalog/`` (``~/.vidgate/catalog/`` by default), in name order. An
+overlay file has the same schema as the packaged files (``[providers.<name>]``, ``[templates.<name>]``,
+``[[models]]``, optionally ``[overlay]`` with ``source`` and ``synced_at``) and may use the packaged
+templates (``extends``); a model whose key already exists replaces it. So a relay or a model is added by
+dropping a file there (``vidgate catalog sync openrouter`` writes one), with no code change.
+"""
 
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from vidgate.catalog.schema import ModelSpec, ProviderSpec
-from vidgate.errors import UnknownModelError
+from vidgate.errors import ConfigurationError, UnknownModelError
 
 SUNSET_WARNING_DAYS = 30
+OVERLAY_DIR = "catalog"
+OVERLAY_TABLES = frozenset({"providers", "templates", "models", "overlay"})
+
+
+class CatalogOverlayError(ConfigurationError):
+    """A user catalog overlay file that cannot be read: the message names the file and the field."""
+
+
+def overlay_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$VIDGATE_HOME/catalog`` (``~/.vidgate/catalog`` by default): where user catalog overlays live."""
+    home = (os.environ if env is None else env).get("VIDGATE_HOME")
+    return (Path(home).expanduser() if home else Path.home() / ".vidgate") / OVERLAY_DIR
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +76,8 @@ class Catalog:
             self.models[m.key] = m
 
     @classmethod
-    def from_documents(cls, docs: list[dict[str, Any]]) -> Catalog:
+    def from_documents(cls, docs: list[dict[str, Any]], overlays: Sequence[tuple[str, dict[str, Any]]] = ()) -> Catalog:
+        """The packaged ``docs``, then each ``(file name, document)`` overlay (its models replace same keys)."""
         providers: dict[str, dict[str, Any]] = {}
         templates: dict[str, dict[str, Any]] = {}
         raw_models: list[dict[str, Any]] = []
@@ -59,9 +85,15 @@ class Catalog:
             providers.update(doc.get("providers", {}))
             templates.update(doc.get("templates", {}))
             raw_models.extend(doc.get("models", []))
-        provider_specs = [ProviderSpec(name=name, **body) for name, body in providers.items()]
-        model_specs = [ModelSpec.model_validate(_resolve(m, templates)) for m in raw_models]
-        return cls(provider_specs, model_specs)
+        provider_specs = {name: ProviderSpec(name=name, **body) for name, body in providers.items()}
+        model_specs: dict[str, ModelSpec] = {}
+        for spec in (ModelSpec.model_validate(_resolve(m, templates)) for m in raw_models):
+            if spec.key in model_specs:
+                raise ValueError(f"catalog: duplicate model key {spec.key}")
+            model_specs[spec.key] = spec
+        for name, doc in overlays:
+            _apply_overlay(name, doc, provider_specs, templates, model_specs)
+        return cls(list(provider_specs.values()), list(model_specs.values()))
 
     def resolve(self, name: str, provider: str | None = None) -> ModelSpec:
         """Find a model by ``provider/model`` key, or by bare wire id (first provider in catalog order)."""
@@ -108,11 +140,84 @@ def is_retired(spec: ModelSpec, today: date | None = None) -> bool:
     return spec.sunset is not None and spec.sunset.kind == "retired" and today >= spec.sunset.date
 
 
+def _where(exc: PydanticValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:3]:
+        field = ".".join(str(p) for p in e["loc"]) or "(entry)"
+        parts.append(f"field {field}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def _apply_overlay(
+    name: str,
+    doc: dict[str, Any],
+    providers: dict[str, ProviderSpec],
+    templates: dict[str, dict[str, Any]],
+    models: dict[str, ModelSpec],
+) -> None:
+    unknown = sorted(set(doc) - OVERLAY_TABLES)
+    if unknown:
+        raise CatalogOverlayError(
+            f"catalog overlay {name}: unknown top-level table(s) {unknown}; allowed: {sorted(OVERLAY_TABLES)}"
+        )
+    for pname, body in (doc.get("providers") or {}).items():
+        try:
+            providers[pname] = ProviderSpec(name=pname, **body)
+        except (PydanticValidationError, TypeError) as exc:
+            why = _where(exc) if isinstance(exc, PydanticValidationError) else str(exc)
+            raise CatalogOverlayError(f"catalog overlay {name}: providers.{pname}: {why}") from None
+    templates.update(doc.get("templates") or {})
+    for i, raw in enumerate(doc.get("models") or []):
+        label = f"models[{i}] ({raw.get('key', 'no key')})" if isinstance(raw, dict) else f"models[{i}]"
+        try:
+            spec = ModelSpec.model_validate(_resolve(raw, templates))
+        except PydanticValidationError as exc:
+            raise CatalogOverlayError(f"catalog overlay {name}: {label}: {_where(exc)}") from None
+        except ValueError as exc:
+            raise CatalogOverlayError(f"catalog overlay {name}: {label}: {exc}") from None
+        if spec.provider not in providers:
+            raise CatalogOverlayError(
+                f"catalog overlay {name}: {label}: field provider: unknown provider {spec.provider!r}; "
+                f"known: {', '.join(sorted(providers))} (or add [providers.{spec.provider}] to the file)"
+            )
+        models.pop(spec.key, None)  # the overlay's entry replaces the packaged one
+        models[spec.key] = spec
+
+
 @lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
+def _packaged_docs() -> tuple[dict[str, Any], ...]:
     data_dir = resources.files("vidgate.catalog") / "data"
     docs = []
     for item in sorted(data_dir.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".toml"):
             docs.append(tomllib.loads(item.read_text(encoding="utf-8")))
-    return Catalog.from_documents(docs)
+    return tuple(docs)
+
+
+def read_overlay(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogOverlayError(f"catalog overlay {path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogOverlayError(f"catalog overlay {path}: cannot be read: {exc}") from None
+
+
+def load_catalog() -> Catalog:
+    """The packaged catalog plus the overlays in ``overlay_dir()`` (re-read when a file there changes)."""
+    directory = overlay_dir()
+    files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    signature = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        signature.append((str(f), st.st_mtime_ns, st.st_size))
+    return _load(tuple(signature))
+
+
+@lru_cache(maxsize=8)
+def _load(signature: tuple[tuple[str, int, int], ...]) -> Catalog:
+    overlays = [(name, read_overlay(Path(name))) for name, _, _ in signature]
+    return Catalog.from_documents(list(_packaged_docs()), overlays)

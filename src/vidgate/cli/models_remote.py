@@ -54,3 +54,25 @@ def print_discovery(found: Discovery, show_all: bool) -> None:
         out.print("No video-like remote model is unknown to vidgate.")
     if hidden:
         out.print(f"{hidden} other remote models (chat, image, ...) are not shown: --all lists them.")
+    print_capabilities(found)
+
+
+def print_capabilities(found: Discovery) -> None:
+    """The capabilities a model list publishes (e.g. supported_durations), when it does."""
+    caps = found.capabilities()
+    if not caps:
+        return
+    table = Table(title="capabilities the provider publishes (vidgate catalog sync writes them to the catalog)")
+    for col in ("id", "durations", "resolutions", "aspect ratios", "frames", "audio", "seed"):
+        table.add_column(col, overflow="fold")
+    names = ("supported_durations", "supported_resolutions", "supported_aspect_ratios", "supported_frame_images",
+             "generate_audio", "seed")  # fmt: skip
+    for model_id, c in sorted(caps.items()):
+        table.add_row(model_id, *(_cell(c.get(name)) for name in names))
+    out.print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -34,4 +34,6 @@ def apply_update(job: Job, update: JobUpdate, now: datetime | None = None) -> Jo
         changes["assets"] = update.assets
     if update.error is not None:
         changes["error"] = update.error
+    if update.cost_usd is not None:
+        changes["cost_usd"] = update.cost_usd
     return job.model_copy(update=changes)

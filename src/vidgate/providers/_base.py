@@ -88,6 +88,7 @@ class JobUpdate:
     poll_after: float | None = None  # the provider's own hint, seconds
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    cost_usd: float | None = None  # what the provider says the job cost (USD), when it reports it
     raw: Any = None
 
 

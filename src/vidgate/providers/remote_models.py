@@ -20,6 +20,9 @@ from vidgate.catalog.schema import ModelSpec
 from vidgate.errors import ProtocolError
 from vidgate.providers._base import Connection, Dialect, Flow, json_body, raise_for_status
 
+# Capability fields of OpenRouter's VideoModel kept by ``Discovery.capabilities`` (besides supported_*).
+CAPS = frozenset({"generate_audio", "seed", "allowed_passthrough_parameters", "pricing_skus"})
+
 
 class RemoteModel(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -84,9 +87,22 @@ class Discovery:
     remote_count: int
     models: list[ModelAvailability]
     unknown: list[UnknownModel]
+    remote: list[RemoteModel] = field(default_factory=list)  # as listed, with any extra fields (capabilities)
+
+    def capabilities(self) -> dict[str, dict[str, Any]]:
+        """Per remote id, the capability fields the list carries beyond the OpenAI-format ones (OpenRouter's
+        ``supported_durations``, ``supported_resolutions``, ``pricing_skus``...); empty for plain lists."""
+        out = {}
+        for m in self.remote:
+            extra = {k: v for k, v in (m.model_extra or {}).items() if k.startswith("supported_") or k in CAPS}
+            if extra:
+                out[m.id] = extra
+        return out
 
     def as_dict(self) -> dict[str, Any]:
+        caps = self.capabilities()
         return {
+            **({"capabilities": caps} if caps else {}),
             "provider": self.provider,
             "base_url": self.base_url,
             "compared_providers": self.compared,
@@ -138,11 +154,13 @@ def compare(
         if m.id not in in_scope
     ]
     compared = sorted({s.provider for s in scope})
-    return Discovery(provider, base_url, compared, len(ids), models, unknown)
+    return Discovery(provider, base_url, compared, len(ids), models, unknown, list(remote))
 
 
 def _looks_like_video(model: RemoteModel, families: set[str]) -> bool:
     if any("video" in t.lower() for t in model.supported_endpoint_types):
         return True
+    if any(k in (model.model_extra or {}) for k in ("supported_durations", "supported_frame_images")):
+        return True  # a list that publishes video capabilities
     low = model.id.lower()
     return "video" in low or any(f in low for f in families)
