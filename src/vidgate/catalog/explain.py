@@ -30,6 +30,7 @@ _AUTH = {
     "bearer": "`Authorization: Bearer <API key>`",
     "x-goog-api-key": "`x-goog-api-key: <API key>`",
     "google-oauth": "`Authorization: Bearer <OAuth access token>`",
+    "key": "`Authorization: Key <API key>`",
 }
 
 

@@ -307,7 +307,7 @@ class ProviderSpec(BaseModel):
     base_url: str
     base_url_env: str
     api_key_env: str
-    auth: Literal["bearer", "x-goog-api-key", "google-oauth"] = "bearer"
+    auth: Literal["bearer", "x-goog-api-key", "google-oauth", "key"] = "bearer"  # key: `Authorization: Key` (fal)
     path_prefix: str = Field(
         "",
         description="Path between the host and the dialect's routes (e.g. api/paas/v4); not repeated when the "

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from vidgate.cli._common import TITLES, err, exit_code_for, internal_error
+from vidgate.cli.catalog import catalog_app
 from vidgate.cli.characters import characters_app
 from vidgate.cli.docs import docs
 from vidgate.cli.emulate import emulate
@@ -38,6 +39,7 @@ app.add_typer(jobs_app, name="jobs")
 app.command()(worker)
 app.command()(serve)
 app.add_typer(keys_app, name="keys")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.callback()

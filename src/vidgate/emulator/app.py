@@ -13,14 +13,17 @@ from starlette.routing import Route
 
 from vidgate.emulator import control, files
 from vidgate.emulator.dialects import (
+    fal,
     google_interactions,
     google_veo_legacy,
     google_vertex,
     openai_videos,
+    openrouter,
     relay,
     relay_account,
     relay_characters,
     relay_chat,
+    replicate,
     zhipu,
 )
 from vidgate.emulator.dialects._common import EmuHTTPError
@@ -47,6 +50,9 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         *relay.routes(state),
         *zhipu.routes(state),
         *openai_videos.routes(state),
+        *replicate.routes(state),  # /v1/models/{owner}/{name}/predictions, /v1/predictions (Replicate)
+        *fal.routes(state),  # /fal-ai|bytedance|blackforestlabs/{app}, /.well-known/jwks.json (fal queue)
+        *openrouter.routes(state),  # /api/v1/videos, /api/v1/videos/models (OpenRouter)
         *google_interactions.routes(state),  # /v1beta|v1/interactions and /v1beta|v1/files (Gemini API)
         *google_vertex.routes(state),  # /v1|v1beta1/projects/.../publishers/google/models/{m}:..., /storage/v1
         *google_veo_legacy.routes(state),  # /v1beta/models/{m}:predictLongRunning (legacy Veo)

@@ -21,6 +21,8 @@ SHAPE_PREFIXES: list[tuple[str, Shape]] = [
     ("/upload/v1beta/", "google"),
     ("/download/v1beta/", "google"),
     ("/v1/projects/", "google"),  # Vertex AI
+    ("/v1/predictions", "replicate"),  # Replicate: {"title", "detail", "status"} (problem+json)
+    ("/v1/webhooks/", "replicate"),
 ]
 MEDIA_SUFFIXES = (".mp4", ".mov", ".webm", ".jpg", ".jpeg", ".png", ".webp", ".gif")
 
@@ -52,6 +54,13 @@ def shape_for(path: str) -> Shape:
     return next((shape for prefix, shape in SHAPE_PREFIXES if path.startswith(prefix)), "openai")
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def default_message(status: int) -> str:
     if status in DEFAULT_MESSAGES:
         return DEFAULT_MESSAGES[status]
@@ -72,6 +81,8 @@ def error_body(shape: Shape, path: str, status: int, message: str | None) -> tup
     body: dict[str, object]
     if shape == "google":
         body = {"error": {"code": status, "message": text, "status": GOOGLE_STATUS.get(status, "UNKNOWN")}}
+    elif shape == "replicate":
+        body = {"title": _phrase(status), "detail": text, "status": status}
     elif shape == "zhipu":
         body = {"error": {"code": ZHIPU_CODE.get(status, str(status)), "message": text}}
     else:

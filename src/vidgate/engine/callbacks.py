@@ -36,12 +36,18 @@ from vidgate.webhooks import (
     StandardWebhookSource,
     WebhookReceiver,
 )
+from vidgate.webhooks.fal import JWKS_URL as FAL_JWKS_URL
+from vidgate.webhooks.fal import FalJwks, fal_hint
 from vidgate.webhooks.gemini_jwt import FetchJwks, fetch_jwks_httpx
 from vidgate.webhooks.relay_notify import RelayNotifyTokens
+from vidgate.webhooks.replicate import ReplicateSecret
 
 OPENAI_SECRET_ENV = "VIDGATE_OPENAI_WEBHOOK_SECRET"
 GEMINI_SECRET_ENV = "VIDGATE_GEMINI_WEBHOOK_SECRET"
+OPENROUTER_SECRET_ENV = "VIDGATE_OPENROUTER_WEBHOOK_SECRET"
+REPLICATE_SECRET_ENV = "VIDGATE_REPLICATE_WEBHOOK_SECRET"  # else fetched once with VIDGATE_REPLICATE_API_KEY
 GEMINI_JWKS_ENV = "VIDGATE_GEMINI_JWKS_URL"
+FAL_JWKS_ENV = "VIDGATE_FAL_JWKS_URL"  # fal webhooks: ED25519 keys, fetched on the first delivery
 HOOKS_PREFIX = "/hooks"
 
 
@@ -103,6 +109,12 @@ def wire_callbacks(
     audience = f"{public_url.rstrip('/')}{HOOKS_PREFIX}/gemini"
     dynamic = GeminiJwtKeys(audience=audience, cache=JwksCache(urls=jwks_urls, fetch=jwks_fetch))
     sources.append(StandardWebhookSource.gemini(env.get(GEMINI_SECRET_ENV) or (), jwt=dynamic))
+    if env.get(OPENROUTER_SECRET_ENV):
+        sources.append(StandardWebhookSource.openrouter(env[OPENROUTER_SECRET_ENV]))
+    if replicate := replicate_secret(env, catalog):
+        sources.append(StandardWebhookSource.replicate(replicate))
+    fal_keys = FalJwks(env.get(FAL_JWKS_ENV) or FAL_JWKS_URL)
+    sources.append(StandardWebhookSource("fal", (), fal_hint, "fal", verify=fal_keys.verify))  # POST /hooks/fal
     receiver = WebhookReceiver(
         on_hint=wake_on_hint(store, now, catalog.providers, on_wake=wakers),
         sources=sources,
@@ -110,3 +122,14 @@ def wire_callbacks(
         prefix=HOOKS_PREFIX,
     )
     return Callbacks(receiver, public_url.rstrip("/"), wakers, per_job_providers(catalog))
+
+
+def replicate_secret(env: Mapping[str, str], catalog: Catalog) -> ReplicateSecret | None:
+    """Replicate's signing secret: VIDGATE_REPLICATE_WEBHOOK_SECRET, or fetched once (on the first delivery)
+    from GET /v1/webhooks/default/secret with the API key; None when neither is configured."""
+    if env.get(REPLICATE_SECRET_ENV):
+        return ReplicateSecret(env[REPLICATE_SECRET_ENV])
+    spec = catalog.providers.get("replicate")
+    if spec is None or not env.get(spec.api_key_env):
+        return None
+    return ReplicateSecret(base_url=env.get(spec.base_url_env) or spec.base_url, api_key=env[spec.api_key_env])

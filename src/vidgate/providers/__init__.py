@@ -1,12 +1,15 @@
 """Wire dialects. Each module speaks one protocol, sans-IO; this registry maps catalog names to them."""
 
 from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared
+from vidgate.providers.fal import Fal
 from vidgate.providers.google_interactions import GoogleInteractions
 from vidgate.providers.google_veo_legacy import GoogleVeoLegacy
 from vidgate.providers.google_vertex import GoogleVertexVeo
 from vidgate.providers.openai_videos import OpenAIVideos
+from vidgate.providers.openrouter import OpenRouter
 from vidgate.providers.relay_chat import RelayChat
 from vidgate.providers.relay_unified import RelayUnified
+from vidgate.providers.replicate import Replicate
 from vidgate.providers.zhipu import Zhipu
 
 DIALECTS: dict[str, Dialect] = {
@@ -19,6 +22,9 @@ DIALECTS: dict[str, Dialect] = {
         GoogleVertexVeo(),
         GoogleVeoLegacy(),
         RelayChat(),
+        OpenRouter(),
+        Replicate(),
+        Fal(),
     )
 }
 

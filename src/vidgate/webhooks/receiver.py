@@ -48,9 +48,17 @@ from vidgate.webhooks.errors import (
 from vidgate.webhooks.events import HintContext, HintParser, gemini_hint, openai_hint
 from vidgate.webhooks.gemini_jwt import GeminiJwtKeys, is_jwt
 from vidgate.webhooks.hints import WebhookHint
+from vidgate.webhooks.openrouter import openrouter_hint, verify_openrouter_webhook
 from vidgate.webhooks.relay_notify import NotifyTokens, relay_hint, relay_notify_url
 from vidgate.webhooks.replay import InMemorySeenIds, SeenIds
-from vidgate.webhooks.standard import DEFAULT_TOLERANCE_S, Secret, load_secrets, verify_standard_webhook
+from vidgate.webhooks.replicate import ReplicateSecret, replicate_hint
+from vidgate.webhooks.standard import (
+    DEFAULT_TOLERANCE_S,
+    Secret,
+    VerifiedDelivery,
+    load_secrets,
+    verify_standard_webhook,
+)
 
 log = logging.getLogger("vidgate.webhooks")
 
@@ -68,6 +76,8 @@ class StandardWebhookSource:
     parse: HintParser
     path: str
     jwt: GeminiJwtKeys | None = None  # also accept RS256-JWT-signed deliveries (Gemini dynamic webhooks)
+    # A sender with its own signature scheme: verify(body, headers, secrets, now=, tolerance_s=) -> delivery
+    verify: Callable[..., VerifiedDelivery] | None = None
 
     @classmethod
     def openai(
@@ -89,6 +99,20 @@ class StandardWebhookSource:
         creation); *dynamic* ones (per-request ``webhook_config``) are RS256 JWTs, accepted when ``jwt`` is given
         (``GeminiJwtKeys(audience=<the URL in webhook_config.uris>)``). At least one of the two is needed."""
         return cls(provider=provider, secrets=secrets, parse=gemini_hint, path=path, jwt=jwt)
+
+    @classmethod
+    def openrouter(
+        cls, secrets: Secret | Sequence[Secret], *, provider: str = "openrouter", path: str = "openrouter"
+    ) -> StandardWebhookSource:
+        """OpenRouter video webhooks (``X-OpenRouter-Signature``); the workspace signing secret, as given."""
+        return cls(provider, secrets, openrouter_hint, path, verify=verify_openrouter_webhook)
+
+    @classmethod
+    def replicate(
+        cls, secret: ReplicateSecret, *, provider: str = "replicate", path: str = "replicate"
+    ) -> StandardWebhookSource:
+        """Replicate prediction webhooks (Standard Webhooks); the account secret, given or fetched once."""
+        return cls(provider, (), replicate_hint, path, verify=secret.verify)
 
 
 @dataclass(frozen=True)
@@ -125,6 +149,9 @@ class WebhookReceiver:
                 f"Two webhook sources share a route path: {sorted(paths)}. Give each its own path."
             )
         for source in self.sources:
+            if source.verify is not None:
+                self._hooks[source.path] = []  # verified by the source's own scheme
+                continue
             if source.jwt is not None and not source.secrets:
                 self._hooks[source.path] = []  # JWT-signed deliveries only
                 continue
@@ -165,7 +192,10 @@ class WebhookReceiver:
             now = self.clock()
             try:
                 body = await self._read_body(request)
-                if source.jwt is not None and is_jwt(request.headers.get("webhook-signature", "")):
+                if source.verify is not None:
+                    headers, tolerance = request.headers, self.tolerance_s
+                    delivery = source.verify(body, headers, source.secrets, now=now, tolerance_s=tolerance)
+                elif source.jwt is not None and is_jwt(request.headers.get("webhook-signature", "")):
                     delivery = await source.jwt.verify(body, request.headers, now=now, tolerance_s=self.tolerance_s)
                 elif not hooks:
                     raise UnsupportedSignatureError(
