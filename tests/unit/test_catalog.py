@@ -89,3 +89,14 @@ def test_third_party_facts_are_marked_unconfirmed_and_shown_so() -> None:
     assert "Unconfirmed (third-party or unverified sources only)" in one.stdout
     data = json.loads(runner.invoke(app, ["models", "-m", "gemini/gemini-omni-1.1-flash", "--json"]).stdout)
     assert "duration" in data["unconfirmed"]
+
+
+def test_aggregator_ids_with_slashes_resolve_bare_or_with_their_provider() -> None:
+    catalog = load_catalog()
+    key = "replicate/kwaivgi/kling-v2.1-master"
+    assert catalog.resolve("kwaivgi/kling-v2.1-master").key == key  # a bare owner/name wire id
+    assert catalog.resolve("kwaivgi/kling-v2.1-master", provider="replicate").key == key
+    assert catalog.resolve(key).key == key
+    assert catalog.resolve("fal-ai/veo3.1", provider="fal").key == "fal/fal-ai/veo3.1"
+    with pytest.raises(UnknownModelError):
+        catalog.resolve("replicate/kwaivgi/no-such-model")

@@ -97,11 +97,13 @@ class Catalog:
 
     def resolve(self, name: str, provider: str | None = None) -> ModelSpec:
         """Find a model by ``provider/model`` key, or by bare wire id (first provider in catalog order)."""
-        if provider and "/" not in name:
+        if provider and not name.startswith(f"{provider}/") and f"{provider}/{name}" in self.models:
+            name = f"{provider}/{name}"  # aggregator ids carry slashes themselves (owner/name, fal app paths)
+        elif provider and "/" not in name:
             name = f"{provider}/{name}"
         if name in self.models:
             return self.models[name]
-        if "/" not in name:
+        if name.split("/", 1)[0] not in self.providers:  # a bare wire id, with or without slashes
             for spec in self.models.values():
                 if spec.model == name:
                     return spec
