@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -23,6 +23,25 @@ from vidgate.emulator.state import EmuJob, EmulatorState
 log = logging.getLogger("vidgate.emulator")
 TIMEOUT_S = 10.0
 _RECHECK_S = 0.005  # the loop's timer fired a hair early on the job clock: look again this much later
+
+
+def when_final(
+    state: EmulatorState, job: EmuJob, start: Callable[[], Coroutine[Any, Any, None]], tasks: set[asyncio.Task[None]]
+) -> None:
+    """Run ``start()`` on the running loop once ``job`` is final on the emulator's clock (every dialect's
+    webhooks go out this way); the task is kept in ``tasks`` until it ends. Call from a request handler."""
+    loop = asyncio.get_running_loop()
+
+    def fire() -> None:
+        left = state.done_at(job) - state.config.clock()
+        if left > 0:
+            loop.call_later(max(left, _RECHECK_S), fire)
+            return
+        task = loop.create_task(start())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.call_later(max(0.0, state.done_at(job) - state.config.clock()), fire)
 
 
 class Callbacks:
@@ -35,18 +54,7 @@ class Callbacks:
 
     def schedule(self, job: EmuJob, url: str, body: Callable[[], dict[str, Any]]) -> None:
         """POST ``body()`` to ``url`` when ``job`` is final. Call from a request handler (the server's loop)."""
-        loop = asyncio.get_running_loop()
-
-        def fire() -> None:
-            left = self.state.done_at(job) - self.state.config.clock()
-            if left > 0:
-                loop.call_later(max(left, _RECHECK_S), fire)
-                return
-            task = loop.create_task(self._send(job, url, body()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-        loop.call_later(max(0.0, self.state.done_at(job) - self.state.config.clock()), fire)
+        when_final(self.state, job, lambda: self._send(job, url, body()), self._tasks)
 
     async def _send(self, job: EmuJob, url: str, body: dict[str, Any]) -> None:
         if self._http is None:

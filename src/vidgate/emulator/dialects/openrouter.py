@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from vidgate.emulator.callbacks import when_final
 from vidgate.emulator.dialects._common import EmuHTTPError, bearer_ok, is_image_ref
 from vidgate.emulator.files import job_video_response
 from vidgate.emulator.state import EmuJob, EmulatorState
@@ -380,18 +381,7 @@ def routes(state: EmulatorState) -> list[Route]:
         return JSONResponse(answer, status_code=202)
 
     def schedule_webhook(job: EmuJob, url: str, base_url: str) -> None:
-        loop = asyncio.get_running_loop()
-
-        def fire() -> None:
-            left = state.done_at(job) - state.config.clock()
-            if left > 0:
-                loop.call_later(max(left, 0.005), fire)
-                return
-            task = loop.create_task(send_webhook(job, url, base_url))
-            hooks.add(task)
-            task.add_done_callback(hooks.discard)
-
-        loop.call_later(max(0.0, state.done_at(job) - state.config.clock()), fire)
+        when_final(state, job, lambda: send_webhook(job, url, base_url), hooks)
 
     async def send_webhook(job: EmuJob, url: str, base_url: str) -> None:
         data = job_json(state, job, base_url)

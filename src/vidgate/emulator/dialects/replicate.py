@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from vidgate.emulator.callbacks import when_final
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref
 from vidgate.emulator.faults_shapes import register_shape_prefix
 from vidgate.emulator.state import EmuJob, EmulatorState
@@ -283,16 +284,8 @@ def routes(state: EmulatorState) -> list[Route]:
         loop = asyncio.get_running_loop()
         if "start" in events:
             _spawn(loop, send_webhook(job, url, base_url))
-
-        def fire() -> None:
-            left = state.done_at(job) - state.config.clock()
-            if left > 0:
-                loop.call_later(max(left, 0.005), fire)
-                return
-            if "completed" in events:
-                _spawn(loop, send_webhook(job, url, base_url))
-
-        loop.call_later(max(0.0, state.done_at(job) - state.config.clock()), fire)
+        if "completed" in events:
+            when_final(state, job, lambda: send_webhook(job, url, base_url), hooks)
 
     def _spawn(loop: asyncio.AbstractEventLoop, coro: Any) -> None:
         task = loop.create_task(coro)
