@@ -163,6 +163,32 @@ def test_charges_are_held_until_the_job_ends_then_kept_or_refunded_once(
     assert data.get_charge("job_nope") is None
 
 
+def test_a_kept_charge_settles_at_the_cost_the_provider_recorded(
+    store: JobStore, open_more: Callable[[], JobStore]
+) -> None:
+    """OpenRouter reports ``usage.cost``: the key pays that, not the estimate held at create (either way)."""
+    data, other = gateway_data(store), gateway_data(open_more())
+    key = create_key(data, "priced", budget_usd=10.0).record
+    recorded = {1: 0.4, 2: 2.5, 3: None, 4: 0.7}  # cheaper, dearer, unpriced, failed (refunded whatever it says)
+    for n in recorded:
+        store.create(make_job(n, owner=key.id))
+        assert data.charge(key.id, 1.0)
+        data.hold_charge(f"job_{n:04d}", key.id, 1.0, at(n))
+    for n, cost in recorded.items():
+        status = JobStatus.failed if n == 4 else JobStatus.succeeded
+        store.save(
+            store.get(f"job_{n:04d}").model_copy(update={"status": status, "cost_usd": cost, "updated_at": at(10)})
+        )
+    settled = {c.job_id: (c.state, c.cost_usd) for c in other.settle_charges(at(20))}
+    assert settled == {"job_0001": ("kept", 0.4), "job_0002": ("kept", 2.5), "job_0003": ("kept", 1.0),
+                       "job_0004": ("refunded", 1.0)}  # fmt: skip
+    fresh = data.get_key(key.id)
+    assert fresh is not None and fresh.spent_usd == pytest.approx(0.4 + 2.5 + 1.0)
+    again = data.get_charge("job_0002")
+    assert again is not None and (again.state, again.cost_usd) == ("kept", 2.5)
+    assert data.settle_charges(at(30)) == []  # settled once
+
+
 def test_deliveries_arm_claim_and_log(store: JobStore, open_more: Callable[[], JobStore]) -> None:
     data = gateway_data(store)
     job = store.create(make_job(1, owner="k1")).job

@@ -25,7 +25,7 @@ from vidgate.errors import QuotaExceededError, RateLimitError, UnknownModelError
 from vidgate.media import probe_video
 from vidgate.server.config import RouteConfig
 from vidgate.server.run import GatewayServer
-from vidgate.types import ErrorCode, ImageInput, ImageRole
+from vidgate.types import ErrorCode, ImageInput, ImageRole, utcnow
 
 NEW_MODEL = "bytedance/seedance-2.0-mini"  # in the emulator's list, not in the packaged catalog
 
@@ -216,3 +216,32 @@ def test_gateway_routes_openrouter(emulator: EmulatorServer, tmp_path: Path) -> 
         (tmp_path / "gw.mp4").write_bytes(content.content)
         assert probe_video(tmp_path / "gw.mp4").duration == pytest.approx(4, abs=0.2)
     assert emulator.state.counts["POST /api/v1/videos"] == 1
+
+
+def test_gateway_budget_pays_the_usage_cost_openrouter_reports(emulator: EmulatorServer, tmp_path: Path) -> None:
+    """The key's budget holds the estimate ([prices]: $0.25/s x 4 s = $1.00) while the job runs, then settles at
+    the job's ``usage.cost`` (the emulator bills $0.10/s: $0.40)."""
+    routes = [RouteConfig(name="openrouter", provider="openrouter", base_url=emulator.url, api_key_env=EMU_KEY_ENV)]
+    config = gateway_config(emulator, tmp_path, routes=routes)
+    config.prices["openrouter/google/veo-3.1"] = 0.25
+    with (
+        GatewayServer(config, env=env_for(emulator, tmp_path)) as gateway,
+        httpx.Client(base_url=gateway.url, timeout=30) as http,
+    ):
+        token = gateway.create_key("payer", budget_usd=1.5)
+        (record,) = [k for k in gateway.gateway.data.list_keys() if k.name == "payer"]
+        payload = {"prompt": "a harbour", "model": "openrouter/google/veo-3.1", "seconds": "4"}
+        created = http.post("/v1/videos", json=payload, headers=bearer(token))
+        assert created.status_code == 200, created.text
+        held = gateway.gateway.data.get_key(record.id)
+        assert held is not None and held.spent_usd == pytest.approx(1.0)
+        refused = http.post("/v1/videos", json=payload, headers=bearer(token))  # $1.00 more does not fit
+        assert refused.status_code == 402 and refused.json()["error"]["code"] == "budget_exceeded"
+        wait_done(http, str(created.json()["id"]), token)
+        gateway.gateway.data.settle_charges(utcnow())
+        charge = gateway.gateway.data.get_charge(str(created.json()["id"]))
+        assert charge is not None and (charge.state, charge.cost_usd) == ("kept", pytest.approx(0.4))
+        paid = gateway.gateway.data.get_key(record.id)
+        assert paid is not None and paid.spent_usd == pytest.approx(0.4)
+        again = http.post("/v1/videos", json=payload, headers=bearer(token))  # $1.10 left now: fits
+        assert again.status_code == 200, again.text

@@ -11,8 +11,9 @@ import pytest
 
 from vidgate.catalog import check, load_catalog
 from vidgate.catalog.loader import CatalogOverlayError, overlay_dir
-from vidgate.catalog.overlay import dumps_toml, video_models_overlay
+from vidgate.catalog.overlay import dumps_toml, prices_from_skus, video_models_overlay
 from vidgate.errors import ConfigurationError
+from vidgate.server.submit import Pricing
 from vidgate.types import VideoRequest
 
 RELAY = """
@@ -105,3 +106,37 @@ def test_synced_document_round_trips_and_loads(home: Path) -> None:
     assert spec.modes == ["text", "image"] and spec.options == ["seed", "provider_options", "callback_url"]
     assert spec.price_per_second_usd == 0.07 and spec.sources == ["https://openrouter.ai/api/v1/videos/models"]
     assert any("2026-12-04" in n for n in spec.notes) and spec.results.download_auth  # template kept
+
+
+def test_pricing_skus_become_per_resolution_and_per_video_prices(home: Path) -> None:
+    """OpenRouter's SKUs in USD: per second (flat or by resolution) and per video; other units are left out."""
+    assert prices_from_skus(
+        {
+            "per-video-second": "0.5",
+            "per-video-second-1080p": "0.75",
+            "per-video": "0.28",
+            "per-1k-tokens": "0.01",
+            "per-video-second-4k": "n/a",
+        }
+    ) == {
+        "price_per_second_usd": 0.5,
+        "price_per_video_usd": 0.28,
+        "price_per_second_by_resolution_usd": {"1080p": 0.75},
+    }
+    remote = [{"id": "acme/tiered", "supported_durations": [4, 8], "supported_resolutions": ["720p", "1080p"],
+               "pricing_skus": {"per-video-second-720p": "0.10", "per-video-second-1080p": "0.30"}},
+              {"id": "acme/flat", "supported_durations": [5], "pricing_skus": {"per-video": "0.28"}}]  # fmt: skip
+    doc = video_models_overlay("openrouter", "openrouter", remote, source="https://openrouter.ai/api/v1/videos/models",
+                               synced=date(2026, 12, 4), template="openrouter-common")  # fmt: skip
+    (home / "openrouter.toml").write_text(dumps_toml(doc, "header line"))
+    catalog = load_catalog()
+    tiered, flat = catalog.resolve("openrouter/acme/tiered"), catalog.resolve("openrouter/acme/flat")
+    pricing = Pricing({})
+    ask = VideoRequest(model="openrouter/acme/tiered", prompt="x", duration=8)
+    assert pricing.estimate(ask.model_copy(update={"resolution": "1080p"}), tiered) == pytest.approx(2.4)
+    assert pricing.estimate(ask.model_copy(update={"resolution": "720p"}), tiered) == pytest.approx(0.8)
+    assert pricing.estimate(ask, tiered) == pytest.approx(2.4)  # unnamed resolution: the dearest, never less
+    assert pricing.estimate(VideoRequest(model="openrouter/acme/flat", prompt="x"), flat) == pytest.approx(0.28)
+    assert Pricing({"openrouter/acme/flat": 0.1}).estimate(VideoRequest(model="x", prompt="x", duration=5), flat) == (
+        pytest.approx(0.5)  # the operator's [prices] entry wins
+    )

@@ -11,6 +11,7 @@ packaged data; ``dumps_toml`` writes it; ``write_overlay`` puts it in ``$VIDGATE
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from vidgate.catalog.loader import Catalog, _apply_overlay, _packaged_docs, over
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 PRICE_PER_SECOND_SKU = "per-video-second"
+PRICE_PER_VIDEO_SKU = "per-video"
 
 
 def _modes(frames: Sequence[str]) -> list[str]:
@@ -73,11 +75,7 @@ def video_model_entry(
     options += ["provider_options", "callback_url"]
     entry["options"] = options
     pricing = remote.get("pricing_skus") or {}
-    try:
-        if PRICE_PER_SECOND_SKU in pricing:
-            entry["price_per_second_usd"] = float(pricing[PRICE_PER_SECOND_SKU])
-    except (TypeError, ValueError):
-        pass
+    entry.update(prices_from_skus(pricing))
     entry["sources"] = [source]
     notes = [f"Discovered from GET {source} on {synced.isoformat()} (vidgate catalog sync)."]
     passthrough = remote.get("allowed_passthrough_parameters") or []
@@ -167,3 +165,27 @@ def write_overlay(name: str, text: str, directory: Path | None = None) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def prices_from_skus(skus: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalog's price fields from OpenRouter's ``pricing_skus`` (strings of USD): ``per-video-second``,
+    ``per-video-second-<resolution>`` and ``per-video``. SKUs in other units (tokens, images) are kept in the
+    entry's notes only: a budget cannot be estimated from them before the job runs."""
+    out: dict[str, Any] = {}
+    by_resolution: dict[str, float] = {}
+    for name, text in skus.items():
+        try:
+            price = float(text)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(price) or price < 0:
+            continue
+        if name == PRICE_PER_SECOND_SKU:
+            out["price_per_second_usd"] = price
+        elif name == PRICE_PER_VIDEO_SKU:
+            out["price_per_video_usd"] = price
+        elif name.startswith(PRICE_PER_SECOND_SKU + "-"):
+            by_resolution[name.removeprefix(PRICE_PER_SECOND_SKU + "-")] = price
+    if by_resolution:
+        out["price_per_second_by_resolution_usd"] = by_resolution
+    return out

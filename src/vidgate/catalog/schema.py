@@ -184,6 +184,17 @@ class VideoInputSpec(BaseModel):
     note: str = ""
 
 
+class AudioInputSpec(BaseModel):
+    """Audio clips a model takes as input (reference or driving audio), sent as dialect options."""
+
+    model_config = _STRICT
+
+    max_count: int = 0
+    max_seconds: float | None = Field(None, description="Longest accepted input audio")
+    transports: list[Literal["url", "base64"]] = Field(default_factory=list)
+    note: str = ""
+
+
 class ExtensionSpec(BaseModel):
     """How far a model can extend a video: seconds added per call and the longest result."""
 
@@ -255,6 +266,7 @@ class ModelSpec(BaseModel):
     storyboard: bool = False
     characters: CharacterSpec = CharacterSpec()
     video_inputs: VideoInputSpec = VideoInputSpec()
+    audio_inputs: AudioInputSpec = AudioInputSpec()
     extension: ExtensionSpec | None = None
     options: list[str] = Field(default_factory=list, description="Dialect option names this model accepts")
     constraints: list[Constraint] = Field(default_factory=list)
@@ -262,6 +274,12 @@ class ModelSpec(BaseModel):
     latency_adjust: list[LatencyAdjust] = Field(default_factory=list)
     deadline_s: float = 3600.0
     price_per_second_usd: float | None = None
+    price_per_second_by_resolution_usd: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-second prices that depend on the resolution (OpenRouter SKUs "
+        "per-video-second-<resolution>); used before price_per_second_usd when the request's resolution is here",
+    )
+    price_per_video_usd: float | None = Field(None, description="A flat price per video (OpenRouter SKU per-video)")
     audio: bool | None = None
     sunset: Sunset | None = None
     results: ResultSpec = ResultSpec()

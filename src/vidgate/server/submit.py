@@ -54,14 +54,26 @@ class Pricing:
     def __init__(self, prices: dict[str, float]) -> None:
         self.prices = prices
 
-    def per_second(self, spec: ModelSpec) -> float | None:
+    def per_second(self, spec: ModelSpec, resolution: str | None = None) -> float | None:
+        """The operator's [prices] entry first, then the catalog's per-resolution SKU for ``resolution``, then
+        its flat per-second price; with only per-resolution prices and no match, the dearest (a budget check
+        must not under-estimate)."""
         for name in (spec.key, spec.model):
             if name in self.prices:
                 return self.prices[name]
-        return spec.price_per_second_usd
+        by_resolution = spec.price_per_second_by_resolution_usd
+        if resolution and resolution in by_resolution:
+            return by_resolution[resolution]
+        if spec.price_per_second_usd is not None:
+            return spec.price_per_second_usd
+        return max(by_resolution.values()) if by_resolution else None
 
     def estimate(self, request: VideoRequest, spec: ModelSpec) -> float | None:
-        price = self.per_second(spec)
+        """What the request should cost, to reserve on a key's budget; the provider's own figure (``usage.cost``)
+        replaces it when the job ends (``GatewayData.settle_charges``)."""
+        if spec.price_per_video_usd is not None and not any(n in self.prices for n in (spec.key, spec.model)):
+            return round(spec.price_per_video_usd, 6)
+        price = self.per_second(spec, request.resolution)
         seconds = effective_duration(request, spec)
         if price is None or seconds is None:
             return None

@@ -76,6 +76,14 @@ class Charge:
 CHARGE_REFUNDED_WHEN = ("failed", "cancelled")  # nothing was made; an expired video was made (and billed)
 
 
+def settled_cost(held_usd: float, recorded_usd: float | None) -> float:
+    """What a kept charge finally costs the key: the price the provider reported for the job (OpenRouter's
+    ``usage.cost``, recorded as ``Job.cost_usd``) when there is one, else the estimate held at create."""
+    if recorded_usd is None or recorded_usd < 0 or recorded_usd != recorded_usd:  # NaN guard
+        return held_usd
+    return round(float(recorded_usd), 6)
+
+
 @dataclass(frozen=True)
 class StoredCharacter:
     id: str

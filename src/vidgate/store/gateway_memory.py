@@ -18,6 +18,7 @@ from vidgate.store.gateway_base import (
     KeyRecord,
     StoredCharacter,
     check_state,
+    settled_cost,
 )
 from vidgate.store.memory import MemoryStore
 from vidgate.types import Job
@@ -124,26 +125,32 @@ class MemoryGatewayData(GatewayData):
     def settle_charges(self, at: datetime, limit: int = 100) -> list[Charge]:
         with self._lock:
             held = sorted((c for c in self._charges.values() if c.state == "held"), key=lambda c: c.created_at)
-        ended: dict[str, str | None] = {}
+        ended: dict[str, tuple[str | None, float | None]] = {}
         for charge in held:  # the store is read outside this lock (it calls back into it on delete)
             try:
-                status: str | None = self.store.get(charge.job_id).status.value
+                job = self.store.get(charge.job_id)
+                status: str | None = job.status.value
+                recorded = job.cost_usd
             except JobNotFoundError:
-                status = None
+                status, recorded = None, None
             if status is None or status in ("succeeded", "failed", "cancelled", "expired"):
-                ended[charge.job_id] = status
+                ended[charge.job_id] = (status, recorded)
             if len(ended) >= limit:
                 break
         settled: list[Charge] = []
         with self._lock:
-            for job_id, status in ended.items():
+            for job_id, (status, recorded) in ended.items():
                 charge = self._charges[job_id]
                 if charge.state != "held":
                     continue  # settled meanwhile
                 refunded = status in CHARGE_REFUNDED_WHEN
+                cost = charge.cost_usd if refunded else settled_cost(charge.cost_usd, recorded)
                 if refunded:
                     self.refund(charge.key_id, charge.cost_usd)
-                done = replace(charge, state="refunded" if refunded else "kept", settled_at=utc(at))
+                elif cost != charge.cost_usd:
+                    key = self._keys[charge.key_id]
+                    self._keys[charge.key_id] = replace(key, spent_usd=max(0.0, key.spent_usd + cost - charge.cost_usd))
+                done = replace(charge, cost_usd=cost, state="refunded" if refunded else "kept", settled_at=utc(at))
                 self._charges[job_id] = done
                 settled.append(done)
         return settled

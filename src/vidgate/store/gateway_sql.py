@@ -6,6 +6,7 @@ SQLite keeps times as fixed-width UTC text, PostgreSQL as ``timestamptz``; ``_t`
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
@@ -26,6 +27,7 @@ from vidgate.store.gateway_base import (
     KeyRecord,
     StoredCharacter,
     check_state,
+    settled_cost,
 )
 from vidgate.types import Job
 
@@ -192,12 +194,16 @@ class SqlGatewayData(GatewayData):
             for row in conn.execute(self.q.charges_to_settle, {"limit": limit}).fetchall():
                 refunded = row["status"] in CHARGE_REFUNDED_WHEN
                 state = "refunded" if refunded else "kept"
-                params = {"job_id": row["job_id"], "state": state, "at": stamp}
+                held = float(row["cost_usd"])
+                cost = held if refunded else settled_cost(held, recorded_cost(row["data"]))
+                params = {"job_id": row["job_id"], "state": state, "at": stamp, "cost": cost}
                 if conn.execute(self.q.settle_charge, params).rowcount != 1:
                     continue  # another replica settled it
                 if refunded:
-                    conn.execute(self.q.refund, {"id": row["key_id"], "cost": float(row["cost_usd"])})
-                settled.append(Charge(row["job_id"], row["key_id"], float(row["cost_usd"]), state, at, at))
+                    conn.execute(self.q.refund, {"id": row["key_id"], "cost": held})
+                elif cost != held:
+                    conn.execute(self.q.adjust_spend, {"id": row["key_id"], "delta": cost - held})
+                settled.append(Charge(row["job_id"], row["key_id"], cost, state, at, at))
         return settled
 
     # ------------------------------------------------------------------ deliveries
@@ -308,3 +314,14 @@ def _sqlite_conn(store: Any) -> Callable[[], AbstractContextManager[Any]]:
         yield store._conn()
 
     return conn
+
+
+def recorded_cost(data: str | None) -> float | None:
+    """``Job.cost_usd`` out of a job row's JSON document (None: gone, unpriced, or not a number)."""
+    if not data:
+        return None
+    try:
+        value = json.loads(data).get("cost_usd")
+    except (ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -28,6 +28,10 @@ UPDATE api_keys SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL
 UPDATE api_keys SET spent_usd = spent_usd + :cost
 WHERE id = :id AND (budget_usd IS NULL OR spent_usd + :cost <= budget_usd + 1e-9)
 
+-- name: adjust_spend
+-- A kept charge settled at the provider's recorded price: the difference to the estimate held (either sign).
+UPDATE api_keys SET spent_usd = MAX(0, spent_usd + :delta) WHERE id = :id
+
 -- name: refund
 UPDATE api_keys SET spent_usd = MAX(0, spent_usd - :cost) WHERE id = :id
 
@@ -57,14 +61,14 @@ SELECT * FROM job_charges WHERE job_id = :job_id
 
 -- name: charges_to_settle
 -- Held charges whose job has ended (or is gone): settled once, by whichever replica gets there first.
-SELECT c.job_id, c.key_id, c.cost_usd, j.status
+SELECT c.job_id, c.key_id, c.cost_usd, j.status, j.data
 FROM job_charges c LEFT JOIN jobs j ON j.id = c.job_id
 WHERE c.state = 'held' AND (j.id IS NULL OR j.status IN ('succeeded', 'failed', 'cancelled', 'expired'))
 ORDER BY c.created_at
 LIMIT :limit
 
 -- name: settle_charge
-UPDATE job_charges SET state = :state, settled_at = :at WHERE job_id = :job_id AND state = 'held'
+UPDATE job_charges SET state = :state, settled_at = :at, cost_usd = :cost WHERE job_id = :job_id AND state = 'held'
 
 -- name: insert_delivery
 INSERT INTO webhook_deliveries (id, job_id, owner, url, state, event_type, payload, attempts, next_attempt_at,
