@@ -18,9 +18,10 @@ the workers of this process; the provider's status endpoint stays the truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from vidgate.catalog import Catalog
 from vidgate.engine.hints import wake_on_hint
@@ -68,10 +69,16 @@ class Callbacks:
     public_url: str
     wakers: Wakers
     providers: list[str]  # the providers whose jobs carry a per-job callback URL
+    # providers that sign their deliveries and name the task: every job carries the same /hooks/<source> URL
+    signed: dict[str, str] = field(default_factory=dict)
 
     def callback_urls(self) -> dict[str, Callable[[str], str]]:
-        """``AsyncClient(callback_urls=...)``: each job of these providers gets its own callback URL."""
-        return {p: self.url_for for p in self.providers}
+        """``AsyncClient(callback_urls=...)``: each job of these providers gets its own callback URL, or its
+        provider's signed-delivery URL."""
+        urls: dict[str, Callable[[str], str]] = {p: self.url_for for p in self.providers}
+        for provider, url in self.signed.items():
+            urls.setdefault(provider, _same_url(url))
+        return urls
 
     def url_for(self, job_id: str) -> str:
         return self.receiver.notify_url(self.public_url, job_id)
@@ -121,7 +128,24 @@ def wire_callbacks(
         relay=RelayNotifySource(RelayNotifyTokens(notify_key)),
         prefix=HOOKS_PREFIX,
     )
-    return Callbacks(receiver, public_url.rstrip("/"), wakers, per_job_providers(catalog))
+    signed = signed_callback_urls(catalog, sources, f"{public_url.rstrip('/')}{HOOKS_PREFIX}")
+    return Callbacks(receiver, public_url.rstrip("/"), wakers, per_job_providers(catalog), signed)
+
+
+def signed_callback_urls(catalog: Catalog, sources: Sequence[StandardWebhookSource], hooks_url: str) -> dict[str, str]:
+    """provider -> the receiver URL its creates carry, for providers whose dialect can name a signed callback
+    (``Dialect.signed_callback``) and whose source this receiver verifies (e.g. OpenRouter only with its
+    secret configured): with ``--public-url`` their jobs are woken by the provider instead of waiting to poll."""
+    if not _https_or_loopback(hooks_url):
+        return {}  # these providers take HTTPS callback URLs only; a plain-http public URL would fail the create
+    verified = {s.path: s for s in sources}
+    out: dict[str, str] = {}
+    for m in catalog.models.values():
+        name = get_dialect(m.dialect).signed_callback
+        source = verified.get(name) if name else None
+        if source is not None and source.provider == m.provider and "webhook" in m.results.delivery:
+            out[m.provider] = f"{hooks_url}/{source.path}"
+    return out
 
 
 def replicate_secret(env: Mapping[str, str], catalog: Catalog) -> ReplicateSecret | None:
@@ -133,3 +157,15 @@ def replicate_secret(env: Mapping[str, str], catalog: Catalog) -> ReplicateSecre
     if spec is None or not env.get(spec.api_key_env):
         return None
     return ReplicateSecret(base_url=env.get(spec.base_url_env) or spec.base_url, api_key=env[spec.api_key_env])
+
+
+def _same_url(url: str) -> Callable[[str], str]:
+    def url_for(_job_id: str) -> str:
+        return url
+
+    return url_for
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")

@@ -57,7 +57,8 @@ class Connection:
     provider: ProviderSpec
     base_url: str
     api_key: str = field(repr=False)
-    settings: Mapping[str, str] = field(default_factory=dict)  # ProviderSpec.settings resolved (project, region)
+    # ProviderSpec.settings resolved (project, region, a secret key): kept out of repr like the key
+    settings: Mapping[str, str] = field(default_factory=dict, repr=False)
     credentials_ref: str = ""  # where the key came from (an env var name...), recorded on jobs; never the key
 
     def url(self, path: str) -> str:
@@ -132,6 +133,10 @@ class Dialect:
     # True when each create may carry its own callback URL that the provider POSTs to, unsigned (the relay's
     # notify_hook): vidgate then sends an unguessable per-job URL (see vidgate.engine.callbacks).
     per_job_callback: ClassVar[bool] = False
+    # The receiver source (``/hooks/<name>``) of a provider whose create may carry a callback URL that it POSTs to
+    # SIGNED, naming the task (fal, Replicate, OpenRouter): one fixed URL serves every job; the dialect puts
+    # ``VideoRequest.webhook_url`` there when the caller's options name no URL of their own.
+    signed_callback: ClassVar[str] = ""
     # True when the provider deduplicates creates by the idempotency key we send (e.g. Zhipu's request_id):
     # a create whose outcome is unknown may then be sent again safely.
     dedups_creates: ClassVar[bool] = False
@@ -139,6 +144,15 @@ class Dialect:
     def is_duplicate_create(self, exc: Exception) -> bool:
         """True when ``exc`` says the provider already has a create with our idempotency key."""
         return False
+
+    def finds_by_key(self, provider: ProviderSpec) -> bool:
+        """True when ``provider`` can look a create up by the idempotency key we sent (Kling's
+        external_task_id): a create whose outcome is unknown is then looked up and sent again only if absent."""
+        return False
+
+    def find_by_key(self, prepared: Prepared, conn: Connection) -> Flow[JobUpdate | None]:
+        """The job the provider holds under ``prepared.idempotency_key``, or None (see ``finds_by_key``)."""
+        raise NotImplementedError
 
     def preflight(self, request: VideoRequest, spec: ModelSpec, images: list[LoadedImage]) -> list[Problem]:
         """Checks only this wire protocol needs, run with ``catalog.check`` before any I/O. Default: none."""

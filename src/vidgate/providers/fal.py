@@ -139,6 +139,7 @@ class Fal(Dialect):
     name = "fal"
     Options = FalOptions
     operations = frozenset({"cancel"})
+    signed_callback = "fal"  # fal_webhook, ED25519-signed, names request_id
 
     def auth_headers(self, conn: Connection) -> dict[str, str]:
         return {"Authorization": f"Key {conn.api_key}"} if conn.api_key else {}
@@ -180,8 +181,9 @@ class Fal(Dialect):
             request.headers["x-fal-object-lifecycle-preference"] = (
                 f'{{"expiration_duration_seconds": {options.output_expiration_s}}}'
             )
-        if options.webhook_url:
-            request.url = request.url.copy_merge_params({"fal_webhook": options.webhook_url})
+        webhook = options.webhook_url or prepared.request.webhook_url
+        if webhook:
+            request.url = request.url.copy_merge_params({"fal_webhook": webhook})
         return request
 
     def submit(self, prepared: Prepared, conn: Connection) -> Flow[JobUpdate]:

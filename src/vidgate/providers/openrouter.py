@@ -168,6 +168,7 @@ def openrouter_http_error(provider: str, response: httpx.Response) -> ProviderHT
 class OpenRouter(Dialect):
     name = "openrouter"
     Options = OpenRouterOptions
+    signed_callback = "openrouter"  # callback_url, HMAC-signed video.generation.* envelopes
 
     def create_body(self, prepared: Prepared) -> dict[str, Any]:
         req, spec = prepared.request, prepared.spec
@@ -200,8 +201,9 @@ class OpenRouter(Dialect):
             body["generate_audio"] = options.generate_audio
         if options.seed is not None:
             body["seed"] = options.seed
-        if options.callback_url is not None:
-            body["callback_url"] = options.callback_url
+        callback = options.callback_url or req.webhook_url
+        if callback is not None:
+            body["callback_url"] = callback
         if options.provider_options:
             body["provider"] = {"options": options.provider_options}
         return body

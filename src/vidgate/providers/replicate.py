@@ -122,6 +122,7 @@ class Replicate(Dialect):
     name = "replicate"
     Options = ReplicateOptions
     operations = frozenset({"cancel"})
+    signed_callback = "replicate"  # webhook, Standard-Webhooks-signed prediction objects
 
     def create_body(self, prepared: Prepared) -> dict[str, Any]:
         req, spec = prepared.request, prepared.spec
@@ -154,6 +155,9 @@ class Replicate(Dialect):
         for key in ("webhook", "webhook_events_filter"):
             if key in opts:
                 body[key] = opts.pop(key)
+        if "webhook" not in body and req.webhook_url:
+            # vidgate's own receiver: only the final state matters (it wakes a status check), one POST per job
+            body["webhook"], body["webhook_events_filter"] = req.webhook_url, ["completed"]
         inputs.update(opts)
         body["input"] = inputs
         return body
