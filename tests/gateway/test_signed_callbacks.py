@@ -22,7 +22,6 @@ CASES = {  # provider: (model, seconds, the emulator's counter of webhooks sent)
     "fal": (
         "fal/fal-ai/kling-video/v2.6/pro/text-to-video",
         "5",
-        "GET /{app}/requests/{id}/status",
         "fal webhook sent",
     ),
     "replicate": ("replicate/kwaivgi/kling-v2.1-master", "5", "replicate webhook sent"),

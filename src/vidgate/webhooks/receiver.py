@@ -24,6 +24,7 @@ delivery id, event type and outcome; never a secret, token, signature or body.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -193,8 +194,12 @@ class WebhookReceiver:
             try:
                 body = await self._read_body(request)
                 if source.verify is not None:
-                    headers, tolerance = request.headers, self.tolerance_s
-                    delivery = source.verify(body, headers, source.secrets, now=now, tolerance_s=tolerance)
+                    # in a thread: the first delivery may fetch the sender's keys or secret (fal's JWKS,
+                    # Replicate's account secret) with blocking I/O, which must not stall the event loop
+                    headers, tolerance = request.headers, self.tolerance_s  # immutable: safe to read there
+                    delivery = await asyncio.to_thread(
+                        source.verify, body, headers, source.secrets, now=now, tolerance_s=tolerance
+                    )
                 elif source.jwt is not None and is_jwt(request.headers.get("webhook-signature", "")):
                     delivery = await source.jwt.verify(body, request.headers, now=now, tolerance_s=self.tolerance_s)
                 elif not hooks:
