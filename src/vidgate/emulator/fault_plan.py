@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FaultKind = Literal[
     "error", "delay", "stall", "reset", "truncate", "drop", "accept_then_drop", "accept_then_error"
 ]  # fmt: skip
-Shape = Literal["auto", "openai", "google", "zhipu", "replicate", "text"]
+Shape = Literal["auto", "openai", "google", "zhipu", "replicate", "openrouter", "fal", "kling", "text"]
 
 KIND_HELP = {
     "error": "answer `status` (429/5xx...) in the dialect's error shape without reaching the handler",

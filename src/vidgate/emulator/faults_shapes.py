@@ -23,6 +23,10 @@ SHAPE_PREFIXES: list[tuple[str, Shape]] = [
     ("/v1/projects/", "google"),  # Vertex AI
     ("/v1/predictions", "replicate"),  # Replicate: {"title", "detail", "status"} (problem+json)
     ("/v1/webhooks/", "replicate"),
+    ("/api/v1/videos", "openrouter"),  # OpenRouter: {"error": {"code": 429, "message", "metadata"}, "user_id"}
+    ("/fal-ai/", "fal"),  # fal queue: {"detail": "...", "error_type": "..."}
+    ("/bytedance/", "fal"),
+    ("/blackforestlabs/", "fal"),
 ]
 MEDIA_SUFFIXES = (".mp4", ".mov", ".webm", ".jpg", ".jpeg", ".png", ".webp", ".gif")
 
@@ -33,6 +37,10 @@ GOOGLE_STATUS = {
 }  # fmt: skip
 # Zhipu business codes (core-providers.md §3.4): 1302 concurrency/rate limit, 1305 traffic limit / overloaded.
 ZHIPU_CODE = {429: "1302", 503: "1305"}
+# Kling service codes (providers-2026.md §4): 1303 concurrency over the resource pack, 500x server side.
+KLING_CODE = {400: 1200, 401: 1002, 403: 1103, 404: 1203, 429: 1303, 500: 5000, 503: 5001, 504: 5002}
+# fal's infrastructure error types (providers-2026.md §2 Errors); 429 and 500 are not named there: chosen here.
+FAL_ERROR_TYPE = {503: "runner_scheduling_failure", 504: "request_timeout", 429: "rate_limited", 500: "internal_error"}
 
 DEFAULT_MESSAGES = {
     429: "Rate limit reached for requests (emulated fault); wait for Retry-After and try again",
@@ -83,8 +91,15 @@ def error_body(shape: Shape, path: str, status: int, message: str | None) -> tup
         body = {"error": {"code": status, "message": text, "status": GOOGLE_STATUS.get(status, "UNKNOWN")}}
     elif shape == "replicate":
         body = {"title": _phrase(status), "detail": text, "status": status}
+    elif shape == "openrouter":
+        body = {"error": {"code": status, "message": text, "metadata": {}}, "user_id": None}
+    elif shape == "fal":
+        body = {"detail": text, "error_type": FAL_ERROR_TYPE.get(status, "internal_error")}
     elif shape == "zhipu":
         body = {"error": {"code": ZHIPU_CODE.get(status, str(status)), "message": text}}
+    elif shape == "kling":
+        body = {"code": KLING_CODE.get(status, 5000 if status >= 500 else 1200), "message": text,
+                "request_id": "emulated-fault"}  # fmt: skip
     else:
         kind = "server_error" if status >= 500 else "invalid_request_error"
         if status == 429:
