@@ -127,7 +127,8 @@ def built_body(key: str, **fields: Any) -> tuple[dict[str, Any], bool]:
     request = VideoRequest(**{**sample, **fields})
     report = check(request, spec, options_model=dialect.Options, allow_retired=True)
     assert report.ok, (key, fields, [p.explain() for p in report.problems])
-    conn = Connection(catalog.providers[spec.provider], "https://h.example", "sk", {"project": "p", "location": "l"})
+    conn = Connection(catalog.providers[spec.provider], "https://h.example", "sk",
+                      {"project": "p", "location": "l", "secret_key": "kling-secret-key-" + "x" * 16})  # fmt: skip
     step = next(dialect.submit(Prepared(request, spec, report.images, assign_roles(report.images, spec), "k"), conn))
     http = step.request if isinstance(step, Stream) else step
     ctype = http.headers.get("content-type", "")

@@ -31,6 +31,7 @@ _AUTH = {
     "x-goog-api-key": "`x-goog-api-key: <API key>`",
     "google-oauth": "`Authorization: Bearer <OAuth access token>`",
     "key": "`Authorization: Key <API key>`",
+    "kling-jwt": "`Authorization: Bearer <JWT>` (HS256, iss = the access key, signed with the secret key, 30 min)",
 }
 
 
@@ -124,7 +125,7 @@ def parameters(
     if spec.modes:
         s.lines.append(f"Modes: {', '.join(spec.modes)}")
     if spec.storyboard:
-        s.lines.append("Storyboard: yes (shots are rendered into the prompt)")
+        s.lines.append("Storyboard: yes (`shots`: a scene and a duration per shot; how they travel is in the notes)")
     if spec.audio is not None:
         s.lines.append(f"Audio: {'yes' if spec.audio else 'no'}")
     for c in spec.constraints:

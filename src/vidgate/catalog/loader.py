@@ -103,7 +103,9 @@ class Catalog:
             name = f"{provider}/{name}"
         if name in self.models:
             return self.models[name]
-        if name.split("/", 1)[0] not in self.providers:  # a bare wire id, with or without slashes
+        # a bare wire id, with or without slashes; an aggregator id whose owner is also a provider's name
+        # (Replicate's minimax/video-01 beside provider minimax) is found when no provider/model key matched
+        if "/" in name or name.split("/", 1)[0] not in self.providers:
             for spec in self.models.values():
                 if spec.model == name:
                     return spec

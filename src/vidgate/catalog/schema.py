@@ -325,7 +325,8 @@ class ProviderSpec(BaseModel):
     base_url: str
     base_url_env: str
     api_key_env: str
-    auth: Literal["bearer", "x-goog-api-key", "google-oauth", "key"] = "bearer"  # key: `Authorization: Key` (fal)
+    # key: `Authorization: Key` (fal); kling-jwt: a JWT signed with the setting secret_key, iss = the API key
+    auth: Literal["bearer", "x-goog-api-key", "google-oauth", "key", "kling-jwt"] = "bearer"
     path_prefix: str = Field(
         "",
         description="Path between the host and the dialect's routes (e.g. api/paas/v4); not repeated when the "

@@ -37,6 +37,10 @@ GOOGLE_STATUS = {
 }  # fmt: skip
 # Zhipu business codes (core-providers.md §3.4): 1302 concurrency/rate limit, 1305 traffic limit / overloaded.
 ZHIPU_CODE = {429: "1302", 503: "1305"}
+# DashScope codes for injected faults (providers-2026.md §7 names the envelope; these names are [MEMORY]).
+DASHSCOPE_CODE = {429: "Throttling.RateQuota", 500: "InternalError", 503: "ServiceUnavailable"}
+# MiniMax base_resp codes (providers-2026.md §6, more-providers.md §2): 1002 rate limit, 1004 auth, 1000/1033 server.
+MINIMAX_CODE = {401: 1004, 403: 1004, 429: 1002, 500: 1000, 502: 1033, 503: 1033, 504: 1001}
 # Kling service codes (providers-2026.md §4): 1303 concurrency over the resource pack, 500x server side.
 KLING_CODE = {400: 1200, 401: 1002, 403: 1103, 404: 1203, 429: 1303, 500: 5000, 503: 5001, 504: 5002}
 # fal's infrastructure error types (providers-2026.md §2 Errors); 429 and 500 are not named there: chosen here.
@@ -91,6 +95,15 @@ def error_body(shape: Shape, path: str, status: int, message: str | None) -> tup
         body = {"error": {"code": status, "message": text, "status": GOOGLE_STATUS.get(status, "UNKNOWN")}}
     elif shape == "replicate":
         body = {"title": _phrase(status), "detail": text, "status": status}
+    elif shape == "minimax":  # {"base_resp": {"status_code", "status_msg"}}, kept with the HTTP status
+        body = {"base_resp": {"status_code": MINIMAX_CODE.get(status, 2013 if status < 500 else 1000),
+                              "status_msg": text}}  # fmt: skip
+    elif shape == "dashscope":  # {"request_id", "code", "message"}
+        body = {"request_id": "emulated-fault", "code": DASHSCOPE_CODE.get(status, "InternalError"), "message": text}
+    elif shape == "runway":
+        body = {"error": text}
+    elif shape == "luma":
+        body = {"detail": text}
     elif shape == "openrouter":
         body = {"error": {"code": status, "message": text, "metadata": {}}, "user_id": None}
     elif shape == "fal":

@@ -36,7 +36,7 @@ CONCEPTS = {
     "hd": "HD",
 }
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
-_SETTINGS = {"project": "my-project", "location": "us-central1"}
+_SETTINGS = {"project": "my-project", "location": "us-central1", "secret_key": "sample-secret-key-of-32-bytes-xxxx"}
 
 
 def json_type(value: Any) -> str:

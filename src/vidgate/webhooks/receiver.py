@@ -50,7 +50,7 @@ from vidgate.webhooks.events import HintContext, HintParser, gemini_hint, openai
 from vidgate.webhooks.gemini_jwt import GeminiJwtKeys, is_jwt
 from vidgate.webhooks.hints import WebhookHint
 from vidgate.webhooks.openrouter import openrouter_hint, verify_openrouter_webhook
-from vidgate.webhooks.relay_notify import NotifyTokens, relay_hint, relay_notify_url
+from vidgate.webhooks.relay_notify import NotifyTokens, relay_hint, relay_notify_url, url_challenge
 from vidgate.webhooks.replay import InMemorySeenIds, SeenIds
 from vidgate.webhooks.replicate import ReplicateSecret, replicate_hint
 from vidgate.webhooks.standard import (
@@ -235,6 +235,10 @@ class WebhookReceiver:
             body = await self._read_body(request)
         except WebhookVerificationError as exc:
             return self._refuse(relay.provider, exc, request)
+        challenge = url_challenge(body)
+        if challenge is not None:  # a URL-ownership check before the create completes (MiniMax): echo it
+            self.counts[f"{relay.provider} challenge"] += 1
+            return JSONResponse({"challenge": challenge})
         if relay.job_exists is not None and not await relay.job_exists(job_id):
             return self._answer(relay.provider, "ignored", None, "unknown job", job_id=job_id)
         hint = relay_hint(body, job_id=job_id, provider=relay.provider, received_at=now)

@@ -130,6 +130,22 @@ def _lenient(model: type[_M], payload: dict[str, Any]) -> _M | None:
         return None
 
 
+MAX_CHALLENGE_CHARS = 512
+
+
+def url_challenge(body: bytes) -> str | None:
+    """The ``challenge`` of a URL-ownership check (MiniMax POSTs ``{"challenge": "..."}`` to a create's
+    ``callback_url`` and needs it echoed within 3 s, more-providers.md §2), or None for any other body."""
+    try:
+        payload: Any = parse_json_body(body) if body.strip() else None
+    except Exception:
+        return None
+    if not isinstance(payload, dict) or set(payload) != {"challenge"}:
+        return None
+    value = payload["challenge"]
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_CHALLENGE_CHARS else None
+
+
 def relay_hint(body: bytes, *, job_id: str, provider: str, received_at: float) -> WebhookHint:
     """Hint from a notify_hook delivery whose URL token was already verified. Never raises on the body."""
     try:

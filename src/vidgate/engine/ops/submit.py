@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from vidgate.engine.budget import take_budget
 from vidgate.engine.core import Core, Submission
 from vidgate.engine.image_fetch import fetch_images
 from vidgate.engine.jobs import apply_update
-from vidgate.errors import ProviderHTTPError, RequestError, TransportError
-from vidgate.net.steps import Steps, intercept_reports, sleep
+from vidgate.errors import ProviderHTTPError, ProviderServerError, RateLimitError, RequestError, TransportError
+from vidgate.net.steps import Steps, intercept_reports
 from vidgate.providers import JobUpdate
 from vidgate.types import Job, JobStatus, VideoRequest
 
@@ -62,7 +63,7 @@ def create(core: Core, job: Job, sub: Submission, on_progress: ProgressCallback 
     """Send the create of a stored job; its outcome (accepted, refused, not sent, unknown) is recorded, and a
     create that raised carries the recorded job as ``exc.job``."""
     job = core.sending(job)
-    yield from sleep(core.budgets.reserve(job.provider))
+    yield from take_budget(core.budgets, job.provider)
     started = core.clock()
     try:
         flow = sub.dialect.submit(sub.prepared, sub.connection)
@@ -100,10 +101,31 @@ def resend(core: Core, job: Job) -> Steps[Job]:
     if job.request is not None and hook != job.request.webhook_url:  # this process's callback URL, recorded
         job = core.record(job.model_copy(update={"request": job.request.model_copy(update={"webhook_url": hook})}))
     sub.prepared = yield from fetch_images(sub.prepared, core.fetch_policy)
+    if job.status is JobStatus.unknown and sub.dialect.finds_by_key(sub.connection.provider):
+        found = yield from look_up(core, job, sub)
+        if found is not None:
+            return found
     try:
         return (yield from create(core, job, sub))
     except (TransportError, ProviderHTTPError) as exc:
         return exc.job if exc.job is not None else core.job(job.id)
+
+
+def look_up(core: Core, job: Job, sub: Submission) -> Steps[Job | None]:
+    """Reconcile an ``unknown`` create by the idempotency key it carried (``Dialect.finds_by_key``): the job
+    takes the provider's task when it has one; None when it has none (the create never landed: send it)."""
+    yield from take_budget(core.budgets, job.provider)
+    started = core.clock()
+    try:
+        update = yield from sub.dialect.find_by_key(sub.prepared, sub.connection)
+    except (TransportError, ProviderHTTPError) as exc:
+        core.observe("status", job.provider, started, exc.__class__.__name__)
+        transient = not isinstance(exc, ProviderHTTPError) or isinstance(exc, RateLimitError | ProviderServerError)
+        return core.unknown_outcome(core.job(job.id), f"looking it up by its key failed: {exc}", retry=transient)
+    core.observe("status", job.provider, started, "ok" if update is not None else "not found")
+    if update is None:
+        return None
+    return core.accepted(core.job(job.id), update)
 
 
 def retry(core: Core, job: Job | str) -> Steps[Job]:
