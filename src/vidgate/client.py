@@ -30,23 +30,26 @@ from typing import Any, TypeVar
 
 import httpx
 
+from vidgate.assists import Frame, Plan
+from vidgate.assists import run as assists
 from vidgate.catalog import Catalog
 from vidgate.characters import CharacterRegistry
 from vidgate.engine import ops
-from vidgate.engine.budget import Budgets
 from vidgate.engine.core import CallListener, Core, Submission
 from vidgate.engine.download import ByteProgress
 from vidgate.engine.endpoints import ProviderSettings, Route
 from vidgate.engine.ops.submit import ProgressCallback
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.engine.runtime import AsyncEngine
+from vidgate.engine.shared_budget import budgets_for
 from vidgate.net.drive import AsyncDriver, BlockingDriver
 from vidgate.net.steps import Steps
 from vidgate.net.transport import AiohttpSender, AsyncSender, HttpxSender
 from vidgate.providers._base import VideoPage
 from vidgate.providers.remote_models import Discovery
+from vidgate.storage import LocalStorage, ResultStorage, open_storage
 from vidgate.store import JobStore, open_store
-from vidgate.types import Character, Job, JobEvent, VideoRequest
+from vidgate.types import Character, ImageLike, Job, JobEvent, Verdict, VideoRequest
 
 __all__ = ["AsyncClient", "Client", "ProviderSettings", "Route", "Submission"]
 
@@ -75,7 +78,13 @@ class _Shared:
         downloads_dir: PathLike | None,
         rate_limits: Mapping[str, float] | None,
         callback_urls: Mapping[str, Callable[[str], str]] | None,
+        storage: ResultStorage | PathLike | None = None,
+        shared_rate_limits: bool | None = None,
     ) -> None:
+        jobs = open_store(store) if isinstance(store, str | os.PathLike) else store
+        results = open_storage(storage, env) if isinstance(storage, str | os.PathLike) else storage
+        if isinstance(results, LocalStorage) and downloads_dir is None:
+            downloads_dir = results.directory
         self._core = Core(
             base_url=base_url,
             api_key=api_key,
@@ -87,9 +96,10 @@ class _Shared:
             poll_policy=poll_policy,
             clock=clock,
             rand=rand,
-            store=open_store(store) if isinstance(store, str | os.PathLike) else store,
+            store=jobs,
             downloads_dir=downloads_dir,
-            budgets=Budgets(dict(rate_limits or {}), clock=clock),
+            budgets=budgets_for(jobs, rate_limits, shared=shared_rate_limits, clock=clock),
+            storage=results,
             callback_urls=callback_urls,
             allow_image_hosts=allow_image_hosts,
         )
@@ -154,6 +164,8 @@ class Client(_Shared):
         downloads_dir: PathLike | None = None,
         rate_limits: Mapping[str, float] | None = None,
         callback_urls: Mapping[str, Callable[[str], str]] | None = None,
+        storage: ResultStorage | PathLike | None = None,
+        shared_rate_limits: bool | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -170,6 +182,8 @@ class Client(_Shared):
             store=store,
             downloads_dir=downloads_dir,
             rate_limits=rate_limits,
+            storage=storage,
+            shared_rate_limits=shared_rate_limits,
             callback_urls=callback_urls,
         )
         http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
@@ -383,6 +397,102 @@ class Client(_Shared):
         """Ask the provider which models the account may use (``GET /v1/models``) and compare with the catalog."""
         return self._run(ops.remote_models(self._core, provider))
 
+    # -------------------------------------------------------------- assists: plan, frame, review (chat models)
+
+    def plan(
+        self,
+        idea: str,
+        *,
+        model: str,
+        duration: float | None = None,
+        aspect_ratio: str | None = None,
+        chat_model: str | None = None,
+        route: str | None = None,
+    ) -> Plan:
+        """Shots for ``idea`` that ``model`` can take, proposed by a chat model (JSON-schema answer) and checked by
+        the catalog: repaired where it can be (each change in ``plan.repairs``), else ``PlanRefusedError``."""
+        return self._run(
+            assists.plan(
+                self._core,
+                idea,
+                model=model,
+                duration=duration,
+                aspect_ratio=aspect_ratio,
+                chat_model=chat_model,
+                route=route,
+            )
+        )
+
+    def frame(
+        self,
+        description: str,
+        *,
+        for_model: str,
+        role: str = "first_frame",
+        image: ImageLike | None = None,
+        aspect_ratio: str | None = None,
+        size: str | None = None,
+        chat_model: str | None = None,
+        route: str | None = None,
+    ) -> Frame:
+        """A reference image from the relay's image model (``image``: edit that one), fitted to ``for_model``'s
+        aspect ratio, size and byte limits: pass ``frame.image()`` in ``images=``, or ``frame.save(path)``."""
+        return self._run(
+            assists.frame(
+                self._core,
+                description,
+                for_model=for_model,
+                role=role,
+                image=image,
+                aspect_ratio=aspect_ratio,
+                size=size,
+                chat_model=chat_model,
+                route=route,
+            )
+        )
+
+    def review(
+        self,
+        video: Job | PathLike,
+        *,
+        prompt: str | None = None,
+        chat_model: str | None = None,
+        route: str | None = None,
+    ) -> Verdict:
+        """A video-capable chat model's verdict on a video (a job, job id, URL or file) against ``prompt`` (a
+        job's own by default); stored on the job, with its cost, when it is one."""
+        return self._run(assists.review(self._core, video, prompt=prompt, chat_model=chat_model, route=route))
+
+    def generate_assisted(
+        self,
+        prompt: str | None = None,
+        *,
+        plan: Plan | None = None,
+        frames: Iterable[Frame] = (),
+        review: bool | str = False,
+        out: PathLike | None = None,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_bytes: ByteProgress | None = None,
+        **fields: Any,
+    ) -> Job:
+        """``generate`` with a plan's shots and frames as images (their costs recorded on the job), then, with
+        ``review``, a verdict on the saved video (``job.review``)."""
+        return self._run(
+            assists.generate(
+                self._core,
+                prompt,
+                plan=plan,
+                frames=frames,
+                review=review,
+                out=out,
+                timeout=timeout,
+                on_progress=on_progress,
+                on_bytes=on_bytes,
+                fields=fields,
+            )
+        )
+
 
 class AsyncClient(_Shared):
     """The same interface as ``Client`` for asyncio code; what the worker and the gateway run on. Store calls
@@ -409,6 +519,8 @@ class AsyncClient(_Shared):
         downloads_dir: PathLike | None = None,
         rate_limits: Mapping[str, float] | None = None,
         callback_urls: Mapping[str, Callable[[str], str]] | None = None,
+        storage: ResultStorage | PathLike | None = None,
+        shared_rate_limits: bool | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -425,6 +537,8 @@ class AsyncClient(_Shared):
             store=store,
             downloads_dir=downloads_dir,
             rate_limits=rate_limits,
+            storage=storage,
+            shared_rate_limits=shared_rate_limits,
             callback_urls=callback_urls,
         )
         sender: AsyncSender = (
@@ -635,3 +749,95 @@ class AsyncClient(_Shared):
     async def remote_models(self, provider: str | None = None) -> Discovery:
         """See ``Client.remote_models``."""
         return await self._run(ops.remote_models(self._core, provider))
+
+    # -------------------------------------------------------------- assists: plan, frame, review (chat models)
+
+    async def plan(
+        self,
+        idea: str,
+        *,
+        model: str,
+        duration: float | None = None,
+        aspect_ratio: str | None = None,
+        chat_model: str | None = None,
+        route: str | None = None,
+    ) -> Plan:
+        """See ``Client.plan``."""
+        return await self._run(
+            assists.plan(
+                self._core,
+                idea,
+                model=model,
+                duration=duration,
+                aspect_ratio=aspect_ratio,
+                chat_model=chat_model,
+                route=route,
+            )
+        )
+
+    async def frame(
+        self,
+        description: str,
+        *,
+        for_model: str,
+        role: str = "first_frame",
+        image: ImageLike | None = None,
+        aspect_ratio: str | None = None,
+        size: str | None = None,
+        chat_model: str | None = None,
+        route: str | None = None,
+    ) -> Frame:
+        """See ``Client.frame``."""
+        return await self._run(
+            assists.frame(
+                self._core,
+                description,
+                for_model=for_model,
+                role=role,
+                image=image,
+                aspect_ratio=aspect_ratio,
+                size=size,
+                chat_model=chat_model,
+                route=route,
+            )
+        )
+
+    async def review(
+        self,
+        video: Job | PathLike,
+        *,
+        prompt: str | None = None,
+        chat_model: str | None = None,
+        route: str | None = None,
+    ) -> Verdict:
+        """See ``Client.review``."""
+        return await self._run(assists.review(self._core, video, prompt=prompt, chat_model=chat_model, route=route))
+
+    async def generate_assisted(
+        self,
+        prompt: str | None = None,
+        *,
+        plan: Plan | None = None,
+        frames: Iterable[Frame] = (),
+        review: bool | str = False,
+        out: PathLike | None = None,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_bytes: ByteProgress | None = None,
+        **fields: Any,
+    ) -> Job:
+        """See ``Client.generate_assisted``."""
+        return await self._run(
+            assists.generate(
+                self._core,
+                prompt,
+                plan=plan,
+                frames=frames,
+                review=review,
+                out=out,
+                timeout=timeout,
+                on_progress=on_progress,
+                on_bytes=on_bytes,
+                fields=fields,
+            )
+        )

@@ -55,6 +55,27 @@ class JobError(BaseModel):
     retryable: bool = False
     raw: Any = None
 
+    @property
+    def meaning(self) -> str:
+        """vidgate's own one-line English reading of ``code``; ``message`` stays the provider's words verbatim
+        (in whatever language it answered)."""
+        return ERROR_MEANINGS.get(self.code, "")
+
+
+ERROR_MEANINGS: dict[ErrorCode, str] = {
+    ErrorCode.content_policy_input: "the provider's content policy refused the prompt or an input image; "
+    "change them and try again",
+    ErrorCode.content_policy_output: "the provider's content policy refused the prompt or the video it made; "
+    "change the prompt and try again",
+    ErrorCode.invalid_request: "the provider refused the request as invalid",
+    ErrorCode.quota_exceeded: "the account's quota or balance is used up; top it up or wait for it to reset",
+    ErrorCode.rate_limited: "the provider is rate limiting this account; try again later",
+    ErrorCode.auth: "the provider refused the API key",
+    ErrorCode.provider_error: "the provider failed to make the video (its own error, not the request)",
+    ErrorCode.timeout: "vidgate stopped waiting: the job passed its deadline before the provider finished",
+    ErrorCode.cancelled: "the job was cancelled",
+}
+
 
 class ImageRole(StrEnum):
     first_frame = "first_frame"
@@ -156,13 +177,52 @@ class VideoProbe(BaseModel):
 class Asset(BaseModel):
     kind: Literal["video", "thumbnail", "spritesheet", "cover"] = "video"
     url: str | None = None
-    path: str | None = None
+    path: str | None = Field(
+        default=None, description="Where the saved bytes live: a local file, or s3://bucket/key in result storage"
+    )
     mime_type: str | None = None
     expires_at: datetime | None = None
     sha256: str | None = None
     size_bytes: int | None = None
     probe: VideoProbe | None = None
     mismatch: list[str] = Field(default_factory=list, description="Differences between the request and probe")
+    removed_at: datetime | None = Field(
+        default=None,
+        description="When retention or a DELETE removed the saved bytes from result storage (path still says "
+        "where they were kept: a file, or s3://bucket/key)",
+    )
+
+
+class VerdictIssue(BaseModel):
+    """One thing a reviewing model found off in a video, and where (seconds from the start, when it says)."""
+
+    what: str
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+class Verdict(BaseModel):
+    """A chat model's structured answer to "does this video match its prompt?" (``Client.review``)."""
+
+    matches: bool
+    summary: str = ""
+    issues: list[VerdictIssue] = Field(default_factory=list)
+    prompt: str = Field("", description="What the video was checked against")
+    chat_model: str = Field("", description="The chat model (catalog key) that reviewed it")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class AssistRecord(BaseModel):
+    """One chat-model call made for a job (plan, frame, review): what it used and cost, like the video's."""
+
+    kind: Literal["plan", "frame", "review"]
+    chat_model: str = Field(description="Catalog key of the chat model")
+    provider: str
+    requests: int = Field(1, ge=0, description="HTTP requests sent for it")
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = Field(None, description="What the provider reported it cost; None = not reported")
+    at: datetime = Field(default_factory=utcnow)
 
 
 class Job(BaseModel):
@@ -209,6 +269,10 @@ class Job(BaseModel):
         default=None, description="The gateway API key (its id, never the key) the job belongs to; None outside it"
     )
     route: str | None = Field(default=None, description="The gateway route (host + credentials) that serves the job")
+    out: str | None = Field(
+        default=None,
+        description="Where the caller asked the video to be saved (an absolute path): resuming commands save there",
+    )
     request_fingerprint: str | None = Field(
         default=None,
         description="A hash of the request as the gateway received it: a retry with the same Idempotency-Key and "
@@ -222,6 +286,10 @@ class Job(BaseModel):
     submit_attempts: int = Field(default=0, ge=0, description="Creates sent to the provider for this job")
     cost_usd: float | None = Field(
         default=None, description="What the provider reports the job cost, in USD; None = not reported"
+    )
+    review: Verdict | None = Field(default=None, description="The last review of the video (vidgate review)")
+    assists: list[AssistRecord] = Field(
+        default_factory=list, description="Chat-model calls made for this job (plan, frame, review) and their cost"
     )
 
     @property

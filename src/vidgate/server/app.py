@@ -25,7 +25,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from vidgate import __version__
-from vidgate.server import routes_characters, routes_openai, routes_ops, routes_relay
+from vidgate.server import routes_assists, routes_characters, routes_openai, routes_ops, routes_relay
 from vidgate.server.bodies import COMPONENTS
 from vidgate.server.config import GatewayConfig
 from vidgate.server.errors import install_handlers
@@ -76,7 +76,8 @@ def create_app(
     # The API's routes on the app itself rather than include_router: FastAPI matches every request through each
     # included router's routes twice (a tenth of a GET /v1/videos/{id}). These routers take no include-time
     # options (prefix, tags and responses are given where they are declared), so their routes are complete.
-    for module in (routes_characters, routes_openai, routes_relay, routes_ops):  # characters before /{video_id}
+    # characters before /{video_id}; assists: /v1/assists/plan|frame|review (issue 15)
+    for module in (routes_characters, routes_openai, routes_relay, routes_ops, routes_assists):
         app.router.routes.extend(module.router.routes)
     app.router.routes.extend(routes_characters.relay_router.routes)  # the relay's POST /sora/v1/characters
     if gw.callbacks is not None:  # webhooks in: POST /hooks/relay/{job_id}/{token}, /hooks/openai, /hooks/gemini

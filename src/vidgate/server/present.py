@@ -167,6 +167,7 @@ def video_object(job: Job, *, links: dict[str, str] | None = None, spec: ModelSp
             "variants": sorted({a.kind for a in job.assets if a.path is not None or a.url is not None}),
             "links": links or {},
             "updated_at": job.updated_at.isoformat(),
+            "review": job.review.model_dump(mode="json") if job.review is not None else None,  # issue 15
         },
     }
 

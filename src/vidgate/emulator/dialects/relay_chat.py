@@ -23,8 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from vidgate.emulator.dialects import chat_assist
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref, json_object, require_bearer
-from vidgate.emulator.facts import RELAY_CHAT_MODELS
+from vidgate.emulator.facts import RELAY_CHAT_MODELS, SORA_AUDIO, SORA_FPS, sora_size
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import POLICY_FAIL_REASON, EmuJob, EmulatorState
 
 DIALECT = "relay-chat"
@@ -98,6 +100,8 @@ def routes(state: EmulatorState) -> list[Route]:
         state.count(f"POST {PATH}")
         require_bearer(request, state)
         body = await json_object(request)
+        if body.get("model") in chat_assist.MODELS:  # the relay's other chat models (plan, frame, review)
+            return await chat_assist.completion(request, body, state)
         model, prompt, images = check_chat(body)
         trigger = state.config.fail_trigger.lower()
         queue_s, render_s = state.timing(latency(model))
@@ -110,6 +114,12 @@ def routes(state: EmulatorState) -> list[Route]:
                 created=state.config.clock(),
                 duration=15.0 if model.endswith("15s") else 10.0,
                 aspect_ratio="16:9" if "landscape" in model else "9:16",
+                # hd names render sora-2-pro's hd size (facts.sora_size); the base name is portrait like -portrait
+                output=OutputVideo(
+                    *output_size(sora_size("16:9" if "landscape" in model else "9:16", "-hd" in model, 10.0)),
+                    fps=SORA_FPS,
+                    audio=SORA_AUDIO,
+                ),
                 fail_reason=POLICY_FAIL_REASON if trigger and trigger in prompt.lower() else None,
                 queue_s=queue_s,
                 render_s=render_s,

@@ -83,6 +83,7 @@ export class JobList {
       el.dataset.jobId = v.id;
       card = { el, abort: new AbortController(), urls: [], shown: false, watching: false, video: v };
       $(".job-cancel", el).addEventListener("click", () => this.cancel(card));
+      $(".job-review-run", el).addEventListener("click", () => this.review(card));
       this.cards.set(v.id, card);
       if (append) this.list.append(el); else this.list.prepend(el);
       this.empty.hidden = true;
@@ -116,6 +117,46 @@ export class JobList {
     if (status === "succeeded" && !card.shown) { card.shown = true; this.showResult(card); }
     if (status !== "succeeded" && stopped) this.showFailure(card, v, status);
     else if (status !== "succeeded") $(".job-error", el).hidden = true;
+    this.showReview(card, v, status);
+  }
+
+  // The AI review of a finished video (POST /v1/assists/review, stored on the video): verdict and issues.
+  showReview(card, v, status) {
+    const box = $(".job-review", card.el);
+    $(".job-review-run", card.el).hidden = status !== "succeeded";
+    const review = v.vidgate?.review;
+    box.hidden = !review;
+    if (!review) return;
+    box.dataset.matches = String(review.matches);
+    $(".verdict", box).textContent = `${review.matches ? "Matches the prompt" : "Does not match the prompt"}`
+      + (review.summary ? `: ${review.summary}` : "");
+    const issues = $(".issues", box);
+    issues.replaceChildren(...(review.issues || []).map((i) => {
+      const li = document.createElement("li");
+      const at = i.start_s == null ? "" : `${i.start_s}${i.end_s != null && i.end_s !== i.start_s ? `–${i.end_s}` : ""} s: `;
+      li.textContent = at + i.what;
+      return li;
+    }));
+  }
+
+  async review(card) {
+    const button = $(".job-review-run", card.el);
+    button.disabled = true;
+    $(".job-note", card.el).textContent = "Reviewing the video…";
+    try {
+      await json("/v1/assists/review", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ video_id: card.video.id }),
+      });
+      this.render(card, await json(`/v1/videos/${encodeURIComponent(card.video.id)}`));
+      $(".job-note", card.el).textContent = "";
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      $(".job-note", card.el).textContent = `Not reviewed: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
   }
 
   showFailure(card, v, status) {
