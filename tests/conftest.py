@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.pg import pg_server  # noqa: F401  (session fixture: a real PostgreSQL for any test)
+from tests.s3 import s3_server  # noqa: F401  (session fixture: a real S3-compatible server, moto, for any test)
 from vidgate.client import Client
 from vidgate.emulator import EmulatorConfig, EmulatorServer
 from vidgate.engine.polling import PollPolicy
@@ -40,6 +41,18 @@ def vidgate_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def nothing_saved_where_the_tests_run() -> Iterator[None]:
+    """A test that saves a video without ``out=`` or a downloads directory leaves it in the checkout: refused."""
+    here = Path.cwd()
+    before = set(here.glob("job_*"))
+    yield
+    stray = sorted(set(here.glob("job_*")) - before)
+    for path in stray:
+        path.unlink(missing_ok=True)
+    assert not stray, f"the test saved {[p.name for p in stray]} into {here}; give it out= or a downloads_dir"
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[EmulatorServer]:
     with EmulatorServer(EmulatorConfig(time_scale=FAST)) as server:
@@ -59,8 +72,10 @@ def fast_policy() -> PollPolicy:
 
 
 @pytest.fixture
-def client(emulator: EmulatorServer, fast_policy: PollPolicy) -> Iterator[Client]:
-    with Client(base_url=emulator.url, api_key=emulator.api_key, poll_policy=fast_policy, env={}) as c:
+def client(emulator: EmulatorServer, fast_policy: PollPolicy, tmp_path: Path) -> Iterator[Client]:
+    # downloads_dir: a generate() without out= saves here, never into the directory the tests run from
+    with Client(base_url=emulator.url, api_key=emulator.api_key, poll_policy=fast_policy, env={},
+                downloads_dir=tmp_path / "downloads") as c:  # fmt: skip
         yield c
 
 

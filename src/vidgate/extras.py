@@ -10,6 +10,7 @@ EXTRAS = {
     "server": ("fastapi", "jinja2", "prometheus_client"),
     "postgres": ("psycopg", "psycopg_pool"),
     "google": ("google.auth",),
+    "s3": ("boto3",),
 }
 
 

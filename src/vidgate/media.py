@@ -393,11 +393,13 @@ def encode_for_json(img: LoadedImage, spec: ImageSpec) -> str:
     return img.as_data_uri()
 
 
-def probe_video(path: str | os.PathLike[str]) -> VideoProbe:
-    """Duration, size and codec read from the container with PyAV (FFmpeg)."""
+def probe_video(path: str | os.PathLike[str] | Any) -> VideoProbe:
+    """Duration, size and codec read from the container with PyAV (FFmpeg). ``path`` may also be a seekable
+    binary file object (a stored result read by ranges: ``vidgate.storage.RangeFile``)."""
     import av
 
-    with av.open(os.fspath(path)) as container:
+    source = path if hasattr(path, "read") else os.fspath(path)
+    with av.open(source, mode="r") as container:
         stream = next(s for s in container.streams if s.type == "video")
         if container.duration is not None:
             duration = container.duration / 1_000_000

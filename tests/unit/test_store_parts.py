@@ -21,12 +21,14 @@ MIGRATION_SHA256 = {
         "ce4f66f6d4b8a05e5837981694142587995362387bda868f05155b570862abc4",  # 0002_gateway
         "4e40b70f81b7299c988d37e46df41f97eea68b13ed1fe29a669108469d1cea37",  # 0003_endpoints
         "5af262b6216c3fe7c17ab17226e15bad7ec4cc175a7fdc0e111f61c58cd27630",  # 0004_create_slots_and_charges
+        "e5fea3689c1bb550f488653a9c757932a9390bdd6fffe33f36cd6b33dfdc6450",  # 0005_request_budgets
     ],
     "postgres": [
         "91186d7de1987a97884eb73a114aa759c545d592d76844883775c132e71631c1",
         "c33e7f91ed9463bb989194b42e7a29bc88cecee15305837b1a4a3212e0a1f9a8",  # 0002_gateway
         "07b4fec5a1e8c5d13a2bee5f00c7f39ead0a21b98ea94b8a89f4bce9f11f066d",  # 0003_endpoints
         "280e10eeb27eeaba6e17438ccd9a2f2470c33de41cc93d51f9be97bbc76ac7f4",  # 0004_create_slots_and_charges
+        "4db9a419b11dc385433a0ddcb4685974cd7f4b9ec11903e066e9d3dd5ba8cb04",  # 0005_request_budgets
     ],
 }
 

@@ -13,18 +13,18 @@ from typing import Annotated
 import typer
 
 from vidgate.catalog import load_catalog
-from vidgate.cli._common import err, reported, run_async
+from vidgate.cli._common import OldStoreOpt, StoreOpt, info, reported, run_async, store_url
 from vidgate.client import AsyncClient
 from vidgate.engine.callbacks import Callbacks, wire_callbacks
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
+from vidgate.engine.retention import retention_loop
 from vidgate.engine.worker import Worker, WorkerStats
 from vidgate.net.loopback import LoopbackServer
 from vidgate.server.config import default_downloads, load_config
 from vidgate.server.routing import gateway_client
 from vidgate.server.signing import Signer, load_gateway_secret
+from vidgate.storage import LocalStorage
 from vidgate.store import open_store
-
-DEFAULT_DOWNLOADS = Path("vidgate-downloads")
 
 
 def parse_rate(value: str) -> tuple[str, float]:
@@ -39,13 +39,14 @@ def parse_rate(value: str) -> tuple[str, float]:
 
 
 def worker(
-    store: Annotated[
-        str | None,
+    store: StoreOpt = None,
+    downloads: Annotated[
+        Path | None,
         typer.Option(
-            "--store", "--database-url", envvar="VIDGATE_DATABASE_URL", help="SQLite path or postgresql:// URL"
+            help="Where finished videos are saved when their job names no --out (default: $VIDGATE_HOME/files, "
+            "i.e. ~/.vidgate/files; with --config its downloads_dir)"
         ),
     ] = None,
-    downloads: Annotated[Path, typer.Option(help="Where finished videos are saved")] = DEFAULT_DOWNLOADS,
     lease: Annotated[float, typer.Option(help="Seconds a claimed job stays ours without a heartbeat", min=1.0)] = 60.0,
     concurrency: Annotated[int, typer.Option(help="Jobs worked on at once (one event loop)", min=1, max=10000)] = 64,
     batch: Annotated[int | None, typer.Option(help="Jobs claimed per round (default: concurrency)", min=1)] = None,
@@ -57,7 +58,10 @@ def worker(
     worker_id: Annotated[str | None, typer.Option(help="Name in leases (default host:pid:random)")] = None,
     rate: Annotated[
         list[str] | None,
-        typer.Option(help="PROVIDER=REQUESTS_PER_SECOND: this worker's share of a provider's rate (repeatable)"),
+        typer.Option(
+            help="PROVIDER=REQUESTS_PER_SECOND: a provider's rate (repeatable); with a database --store it is "
+            "shared by every worker and gateway on that database, else this process's own"
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -72,20 +76,35 @@ def worker(
     ] = None,
     hooks_host: Annotated[str, typer.Option(help="Interface the webhook receiver listens on")] = "127.0.0.1",
     hooks_port: Annotated[int, typer.Option(help="Port the webhook receiver listens on", min=0, max=65535)] = 8090,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VIDGATE_STORAGE",
+            help="Result storage: s3://BUCKET/PREFIX (S3-compatible; AWS_ENDPOINT_URL, AWS_REGION, "
+            "AWS_ACCESS_KEY_ID...) to stream results into a store every gateway serves from (default: --downloads)",
+        ),
+    ] = None,
+    retention: Annotated[
+        float | None,
+        typer.Option(help="Delete saved results from storage this many seconds after their job ended", min=1.0),
+    ] = None,
+    database_url: OldStoreOpt = None,
 ) -> None:
     """Claim due jobs under a lease, poll them, download results; a killed worker's jobs are picked up later.
 
     A worker drives only the jobs of the endpoints it is configured for (provider, base URL and key
     variable, from the environment or --config) and reports the due jobs of other endpoints it leaves alone.
+    A job created with --out is saved there; others under --downloads.
     """
+    store = store_url(store, database_url)
     policy = DEFAULT_POLICY if time_scale == 1.0 else PollPolicy(time_scale=time_scale)
     rates = dict(parse_rate(r) for r in rate or [])
     with reported(False), contextlib.ExitStack() as stack:
-        client, hooks = _client(store, downloads, policy, rates, config, public_url)
+        client, hooks = _client(store, downloads, policy, rates, config, public_url, storage)
         if hooks is not None:
             stack.enter_context(LoopbackServer(hooks.receiver.app(), hooks_host, hooks_port, name="webhooks in"))
             logging.getLogger("uvicorn.access").addFilter(hooks.receiver.log_filter())
-            err.print(f"Webhooks in on http://{hooks_host}:{hooks_port}/hooks (public: {hooks.public_url}/hooks)")
+            info.print(f"Webhooks in on http://{hooks_host}:{hooks_port}/hooks (public: {hooks.public_url}/hooks)")
         stats = run_async(
             _run(
                 client,
@@ -96,9 +115,10 @@ def worker(
                 batch=batch,
                 idle=idle,
                 until_idle=until_idle,
+                retention=retention,
             )
         )
-    err.print(f"stopped: {stats.claimed} claimed, {stats.steps} steps, {len(stats.finished)} finished, "
+    info.print(f"stopped: {stats.claimed} claimed, {stats.steps} steps, {len(stats.finished)} finished, "
               f"{stats.errors} errors, {stats.lost_leases} lost leases")  # fmt: skip
 
 
@@ -112,6 +132,7 @@ async def _run(
     batch: int | None,
     idle: float,
     until_idle: bool,
+    retention: float | None = None,
 ) -> WorkerStats:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,18 +145,28 @@ async def _run(
         if hooks is not None:
             hooks.wakers.callbacks.append(runner.notify)
         served = sorted(runner.endpoints.values())
-        err.print(f"vidgate worker {runner.worker_id}: lease {lease:g} s, {concurrency} at once; endpoints: "
+        info.print(f"vidgate worker {runner.worker_id}: lease {lease:g} s, {concurrency} at once; endpoints: "
                   + ("; ".join(served) or "none (no API key is set: no job can be sent)"))  # fmt: skip
-        return await runner.run(stop, until_idle=until_idle)
+        if retention is not None:
+            core = client.engine.core
+            kept = core.storage or LocalStorage(core.downloads_dir or Path.cwd())
+            sweeping = asyncio.ensure_future(retention_loop(core, kept, retention, stop))
+        try:
+            return await runner.run(stop, until_idle=until_idle)
+        finally:
+            if retention is not None:
+                stop.set()
+                await sweeping
 
 
 def _client(
     store: str | None,
-    downloads: Path,
+    downloads: Path | None,
     policy: PollPolicy,
     rates: dict[str, float],
     config: Path | None,
     public_url: str | None,
+    storage: str | None = None,
 ) -> tuple[AsyncClient, Callbacks | None]:
     """A plain client, or with ``--config`` the gateway's routes (each job through its own host and key); with
     ``--public-url`` its jobs carry their callback URLs, and the receiver to serve comes with it."""
@@ -149,14 +180,17 @@ def _client(
                                env=env)  # fmt: skip
     callbacks = hooks.callback_urls() if hooks else None
     if cfg is None:
-        client = AsyncClient(store=jobs, downloads_dir=downloads, poll_policy=policy, rate_limits=rates,
-                             callback_urls=callbacks)  # fmt: skip
+        saves = downloads or default_downloads(env)
+        info.print(f"Videos of jobs without --out go to {saves}", markup=False)
+        client = AsyncClient(store=jobs, downloads_dir=saves, poll_policy=policy, rate_limits=rates,
+                             callback_urls=callbacks, storage=storage)  # fmt: skip
     else:
         s = cfg.server
         if policy == DEFAULT_POLICY and s.time_scale != 1.0:
             policy = PollPolicy(time_scale=s.time_scale)
         # downloads must be where the gateways serve them from: the config's directory wins
-        where = Path(s.downloads_dir) if s.downloads_dir else (downloads if downloads != DEFAULT_DOWNLOADS else None)
+        where = Path(s.downloads_dir) if s.downloads_dir else downloads
+        given = {k: v for k, v in (("rate_limits", rates), ("storage", storage)) if v}  # else the config's
         client = gateway_client(cfg, jobs, load_catalog(), env, where or default_downloads(env), poll_policy=policy,
-                                rate_limits=rates, callback_urls=callbacks)  # fmt: skip
+                                callback_urls=callbacks, **given)  # fmt: skip
     return client, hooks

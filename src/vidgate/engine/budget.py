@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from vidgate.net.steps import Steps, offload, sleep
+
 
 @dataclass
 class TokenBucket:
@@ -40,6 +42,8 @@ class TokenBucket:
 class Budgets:
     """One bucket per provider name; providers without a configured rate are unlimited."""
 
+    shared = False  # booked in this process: ``reserve`` is a quick local call (see engine.shared_budget)
+
     def __init__(self, rates: dict[str, float] | None = None, burst: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self._buckets = {name: TokenBucket(rate, burst, clock) for name, rate in (rates or {}).items()}
@@ -47,3 +51,10 @@ class Budgets:
     def reserve(self, provider: str) -> float:
         bucket = self._buckets.get(provider)
         return 0.0 if bucket is None else bucket.reserve()
+
+
+def take_budget(budgets: Budgets, provider: str) -> Steps[None]:
+    """Wait for ``provider``'s next request slot. A shared book (a database round trip) is asked off the event
+    loop; a local bucket inline."""
+    wait = (yield from offload(budgets.reserve, provider)) if budgets.shared else budgets.reserve(provider)
+    yield from sleep(wait)

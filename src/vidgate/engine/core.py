@@ -27,7 +27,7 @@ from vidgate.characters import apply_characters
 from vidgate.engine.budget import Budgets
 from vidgate.engine.endpoints import Endpoints, ProviderSettings, Route
 from vidgate.engine.jobs import apply_update
-from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay
+from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay, policy_from_env
 from vidgate.errors import (
     AuthenticationError,
     ProviderHTTPError,
@@ -40,6 +40,7 @@ from vidgate.net.ssrf import FetchPolicy
 from vidgate.problems import problems_of
 from vidgate.providers import Connection, Dialect, JobUpdate, Prepared, get_dialect
 from vidgate.providers._base import ChunkTransform
+from vidgate.storage import LocalStorage, ResultStorage
 from vidgate.store import JobStore, MemoryStore, StaleJobError
 from vidgate.store.errors import JobNotFoundError
 from vidgate.types import (
@@ -110,6 +111,7 @@ class Core:
         store: JobStore | None = None,
         downloads_dir: str | os.PathLike[str] | None = None,
         budgets: Budgets | None = None,
+        storage: ResultStorage | None = None,
         callback_urls: Mapping[str, Callable[[str], str]] | None = None,
         allow_image_hosts: Iterable[str] = (),
     ) -> None:
@@ -119,12 +121,15 @@ class Core:
             self.catalog, self.env, base_url=base_url, api_key=api_key, providers=providers, routes=routes
         )
         self.allow_retired = allow_retired
-        self.poll_policy = poll_policy
+        self.poll_policy = policy_from_env(self.env, poll_policy)  # VIDGATE_POLL_TIME_SCALE (emulators)
         self.clock = clock
         self.rand = rand
         self.store: JobStore = store if store is not None else MemoryStore()
         self.downloads_dir = Path(downloads_dir).resolve() if downloads_dir is not None else None
         self.budgets = budgets or Budgets()
+        # where results go when no file is asked for: None or a directory = files under downloads_dir (as
+        # always); an object store = streamed straight into it (vidgate.storage)
+        self.storage = storage
         # Image URLs for models that only take bytes are downloaded through the SSRF guard; these hosts skip
         # its address check (redirects from them are still checked).
         self.fetch_policy = FetchPolicy.allowing(allow_image_hosts)
@@ -321,7 +326,8 @@ class Core:
         """Recorded just before a create leaves: the job is ``unknown`` until the answer is recorded, so a crash
         in between leaves it for reconciliation (or a person), never for a blind resubmit."""
         now = self.now()
-        retry = get_dialect(self.spec_of(job).dialect).dedups_creates or job.resubmit_if_unknown
+        dialect, provider = get_dialect(self.spec_of(job).dialect), self.catalog.providers[job.provider]
+        retry = dialect.dedups_creates or dialect.finds_by_key(provider) or job.resubmit_if_unknown
         return self.record(
             job.model_copy(
                 update={
@@ -371,13 +377,16 @@ class Core:
         person (``vidgate jobs list --status unknown``)."""
         now = self.now()
         dialect = get_dialect(self.spec_of(job).dialect)
+        finds = dialect.finds_by_key(self.catalog.providers[job.provider])
         if retry is None:
-            retry = dialect.dedups_creates or job.resubmit_if_unknown
+            retry = dialect.dedups_creates or finds or job.resubmit_if_unknown
         how = (
             "check the provider's console, then `vidgate jobs retry` or `vidgate jobs cancel`"
             if not retry
             else "vidgate will ask again with the same idempotency key (the provider deduplicates)"
             if dialect.dedups_creates
+            else "vidgate will look it up by its idempotency key and send it again only if the provider has none"
+            if finds
             else "it will be resubmitted (opted in; may be paid twice)"
         )
         error = JobError(code=ErrorCode.provider_error, message=f"submit outcome unknown ({exc}); {how}")
@@ -500,15 +509,41 @@ class Core:
     # -------------------------------------------------------------- downloads
 
     def out_path(self, job: Job, out: str | os.PathLike[str] | None, asset: Asset | None = None) -> Path:
-        """``out`` when given; else a sanitised name inside the downloads directory (never outside it)."""
+        """``out`` when given; else where the job was asked to be saved (``Job.out``, when that directory exists
+        here: a worker on another machine uses its own); else a sanitised name inside the downloads directory
+        (never outside it). Always absolute: the stored path means the same file from any directory."""
         if out is not None:
-            return Path(out)
+            return Path(out).absolute()
+        if job.out and (asset is None or asset.kind == "video") and Path(job.out).parent.is_dir():
+            return Path(job.out)
         base = self.downloads_dir or Path.cwd()
         if asset is not None and asset.kind != "video":
             name = f"{job.id}.{asset.kind}.{EXTENSIONS.get(asset.mime_type or '', 'bin')}"
         else:
             name = f"{job.id}.mp4"
         return safe_join(base, name)
+
+    def object_target(
+        self, job: Job, out: str | os.PathLike[str] | None, asset: Asset
+    ) -> tuple[ResultStorage, str] | None:
+        """(object storage, key) when ``asset`` goes into an object store rather than a file: no ``out``, no
+        file the job asked for, and an object store configured. The key is the job's own on every worker."""
+        storage = self.storage
+        if out is not None or storage is None or isinstance(storage, LocalStorage):
+            return None
+        asked = getattr(job, "out", None)  # a file the job was asked to be saved to, where it can be made here
+        if asset.kind == "video" and asked and Path(asked).parent.is_dir():
+            return None
+        extension = "mp4" if asset.kind == "video" else EXTENSIONS.get(asset.mime_type or "", "bin")
+        return storage, storage.key_for(job.id, asset.kind, extension)
+
+    def stored_key(self, asset: Asset) -> tuple[ResultStorage, str] | None:
+        """(object storage, key) of an asset saved in this process's object store and still there."""
+        storage = self.storage
+        if storage is None or isinstance(storage, LocalStorage) or asset.path is None or asset.removed_at:
+            return None
+        key = storage.key_of(asset.path)
+        return None if key is None else (storage, key)
 
     def expected_duration(self, job: Job) -> float | None:
         return effective_duration(job.request, self.spec_of(job)) if job.request else None

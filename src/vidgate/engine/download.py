@@ -25,6 +25,7 @@ from vidgate.errors import DownloadError, TransportError
 from vidgate.media import probe_video
 from vidgate.net.steps import Flush, Steps, Write, open_stream, read_chunk, read_rest, sleep
 from vidgate.providers._base import ChunkTransform, http_error, parse_retry_after
+from vidgate.storage.base import ObjectWriter
 from vidgate.types import Asset, VideoRequest
 
 MAX_ATTEMPTS = 6
@@ -191,7 +192,7 @@ Next = Literal["stream", "retry", "done"]
 class Resumable:
     """One download across attempts: Range requests after a break, restarts, expiry, retry budget."""
 
-    def __init__(self, sink: Sink, provider: str, max_attempts: int = MAX_ATTEMPTS) -> None:
+    def __init__(self, sink: Sink | ObjectWriter, provider: str, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.sink = sink
         self.provider = provider
         self.max_attempts = max_attempts
@@ -276,25 +277,40 @@ def _start_decoder(transform: Callable[[], ChunkTransform] | None, state: Resuma
 
 @dataclass(frozen=True)
 class Downloaded:
-    path: Path
+    path: Path | None  # the local file; None when the bytes went into object storage (``location``)
     sha256: str
     size: int
     mime: str
     attempts: int = 1
     resumes: int = 0
+    location: str | None = None  # where an object store keeps them (``s3://bucket/key``)
+
+    @property
+    def where(self) -> str:
+        """What the job's record keeps as the asset's ``path``: the file, or the object's URL."""
+        return self.location if self.location is not None else str(self.path)
 
 
 def download(
     request: httpx.Request,
-    out: Path,
+    out: Path | None,
     provider: str,
     on_bytes: ByteProgress | None = None,
     expect: Expect = "video",
     transform: Callable[[], ChunkTransform] | None = None,
+    writer: ObjectWriter | None = None,
+    location: str | None = None,
 ) -> Steps[Downloaded]:
     """Stream ``request``'s body into ``out``: resumed with Range after a break, retried with backoff, hashed,
-    sniffed; the file appears (atomically) only when whole."""
-    sink = Sink(out, expect)
+    sniffed; the file appears (atomically) only when whole. With ``writer`` (result storage, see
+    ``vidgate.storage``) the bytes go there instead and ``location`` says where they are kept."""
+    sink: Sink | ObjectWriter
+    if writer is not None:
+        sink = writer
+    elif out is not None:
+        sink = Sink(out, expect)
+    else:
+        raise ValueError("download() needs a file to write (out) or a result storage writer")
     state = Resumable(sink, provider)
     state.ranges = transform is None
     try:
@@ -315,7 +331,8 @@ def download(
     except BaseException:
         sink.abort()
         raise
-    return Downloaded(out, sha, size, sink.mime or "video/mp4", state.attempt, state.resumes)
+    path = None if writer is not None else out
+    return Downloaded(path, sha, size, sink.mime or "video/mp4", state.attempt, state.resumes, location)
 
 
 def _attempt(
@@ -347,10 +364,11 @@ def _attempt(
 
 
 def describe_asset(
-    asset: Asset, got: Downloaded, request: VideoRequest | None, expected_duration: float | None
+    asset: Asset, got: Downloaded, request: VideoRequest | None, expected_duration: float | None, source: Any = None
 ) -> Asset:
-    """The asset with its file facts and probe, plus every difference from what was asked."""
-    probe = probe_video(got.path)
+    """The asset with its file facts and probe, plus every difference from what was asked. ``source``: a
+    seekable file to probe instead of ``got.path`` (a stored object read by ranges)."""
+    probe = probe_video(source if source is not None else got.path)
     mismatch: list[str] = []
     if expected_duration is not None and abs(probe.duration - expected_duration) > DURATION_TOLERANCE_S:
         mismatch.append(f"duration: asked {expected_duration:g} s, got {probe.duration:g} s")
@@ -367,7 +385,7 @@ def describe_asset(
             )
     return asset.model_copy(
         update={
-            "path": str(got.path),
+            "path": got.where,
             "sha256": got.sha256,
             "size_bytes": got.size,
             "mime_type": got.mime,

@@ -142,7 +142,7 @@ def delete_plan(core: Core, job: Job | str) -> tuple[Job, ModelSpec, Dialect, Co
 def file_facts(asset: Asset, got: Downloaded) -> Asset:
     """An image asset (thumbnail, spritesheet) after download: where it is, its hash, size and real type."""
     return asset.model_copy(
-        update={"path": str(got.path), "sha256": got.sha256, "size_bytes": got.size, "mime_type": got.mime}
+        update={"path": got.where, "sha256": got.sha256, "size_bytes": got.size, "mime_type": got.mime}
     )
 
 

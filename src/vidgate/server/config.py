@@ -2,7 +2,10 @@
 
     [server]
     database_url = "postgresql://vidgate@db/vidgate"   # default: $VIDGATE_DATABASE_URL, else SQLite
-    downloads_dir = "/var/lib/vidgate/files"           # finished videos (a shared volume for replicas)
+    downloads_dir = "/var/lib/vidgate/files"           # finished videos (one machine, or a shared volume)
+    storage = "s3://videos/vidgate"                    # or an S3-compatible bucket shared by every replica
+    retention_s = 604800                               # results deleted from storage a week after they finish
+    rate_limits = { relay = 5 }                        # requests/s per provider, shared through the database
     cors_origins = ["https://app.example.com"]
     max_body_bytes = 26214400                          # uploads -> 413 above this
     max_prompt_chars = 32000                           # prompts -> 400 above this (models have their own limits)
@@ -36,7 +39,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -51,6 +54,26 @@ class ServerSettings(BaseModel):
 
     database_url: str | None = Field(None, description="Job store URL (default $VIDGATE_DATABASE_URL, else SQLite)")
     downloads_dir: str | None = Field(None, description="Where finished videos are kept (default $VIDGATE_HOME/files)")
+    storage: str | None = Field(
+        None,
+        description="Result storage: s3://BUCKET/PREFIX (any S3-compatible store; endpoint, region and credentials "
+        "from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...) shared by every gateway and worker, or a "
+        "directory (default: downloads_dir)",
+    )
+    storage_serving: Literal["redirect", "proxy"] = Field(
+        "redirect",
+        description="How /content and signed links answer for results in an object store: a redirect to a "
+        "short-lived presigned URL (no video bytes through the gateway), or streamed through the gateway",
+    )
+    presign_ttl_s: int = Field(300, ge=1, le=604800, description="How long a presigned result URL lives")
+    retention_s: float | None = Field(
+        None, gt=0, description="Delete saved results from storage this many seconds after their job finished"
+    )
+    rate_limits: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Requests per second per provider (e.g. relay = 5), kept in the database and shared by every "
+        "gateway and worker on it",
+    )
     auth: bool = Field(True, description="Require a gateway API key on every /v1 and /v2 call")
     worker: bool = Field(True, description="Run a worker inside the gateway process")
     worker_concurrency: int = Field(64, ge=1, le=4096, description="Jobs the embedded worker steps at once")

@@ -1,22 +1,29 @@
 """Serving stored results: the video (and thumbnail / spritesheet) of a finished job, with Range support.
 
-Files live in the gateway's downloads directory (a shared volume when replicas run on several machines).
-A thumbnail or spritesheet the provider offers but that was not fetched yet is downloaded on first ask.
-``link()`` makes an expiring signed URL that needs no API key (the relay's ``data.output``).
+Results live in the gateway's result storage (``vidgate.storage``): files in its downloads directory, served
+here, or objects in an S3-compatible store, answered with a redirect to a short-lived presigned URL (the
+client fetches the bytes from the store, ``Range`` included; ``storage_serving = "proxy"`` streams them
+through the gateway instead). A thumbnail or spritesheet the provider offers but that was not fetched yet is
+downloaded on first ask. ``link()`` makes an expiring signed URL that needs no API key (the relay's
+``data.output``): it answers exactly like ``/content``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from vidgate.errors import DownloadError
 from vidgate.server.errors import APIError
 from vidgate.server.gateway import Gateway
-from vidgate.types import Job, JobStatus
+from vidgate.storage import LocalStorage, ResultStorage
+from vidgate.types import Asset, Job, JobStatus
 
 VARIANTS = ("video", "thumbnail", "spritesheet")
 FILE_PATH = "/v1/files/{job_id}/{variant}"  # the signed_file route (routes_ops)
@@ -34,7 +41,7 @@ def check_variant(variant: str) -> str:
     return variant
 
 
-async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
+async def serve(gw: Gateway, job: Job, variant: str, request: Request | None = None) -> Response:
     check_variant(variant)
     if job.status is not JobStatus.succeeded or not job.done:
         state = "still being made" if not job.status.terminal or job.status is JobStatus.succeeded else "not finished"
@@ -61,14 +68,24 @@ async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
                 404, f"The {variant} of '{job.id}' could not be fetched: {exc}", param="variant", code="not_found"
             ) from None
         asset = next((a for a in job.assets if a.kind == asset.kind), asset)
+    media = asset.mime_type or MEDIA[variant]
+    if asset.removed_at is not None:
+        raise APIError(
+            410,
+            f"The {variant} of '{job.id}' was removed from storage on {asset.removed_at.isoformat()} "
+            "(retention, or a delete); create the video again to get a new one.",
+            code="removed",
+        )
+    stored = _in_object_store(gw.storage, asset)
+    if stored is not None:
+        return await _from_object_store(gw, request, job, variant, stored, media)
     if asset.path is None or not Path(asset.path).is_file():
         raise APIError(
             404,
-            f"The {variant} of '{job.id}' is not on this gateway's disk (replicas on several "
-            "machines need a shared downloads_dir).",
+            f"The {variant} of '{job.id}' is not on this gateway's disk (it is kept at {asset.path}); replicas "
+            'on several machines keep results in an object store (storage = "s3://bucket/prefix").',
             code="not_found",
         )
-    media = asset.mime_type or MEDIA[variant]
     ext = Path(asset.path).suffix or ".bin"
     return FileResponse(
         asset.path,
@@ -76,6 +93,67 @@ async def serve(gw: Gateway, job: Job, variant: str) -> FileResponse:
         filename=f"{job.id}{'' if variant == 'video' else '.' + variant}{ext}",
         content_disposition_type="inline",
     )
+
+
+def _filename(job: Job, variant: str, key: str) -> str:
+    ext = key[key.rfind(".") :] if "." in key else ".bin"
+    return f"{job.id}{'' if variant == 'video' else '.' + variant}{ext}"
+
+
+def _in_object_store(storage: ResultStorage, asset: Asset) -> str | None:
+    """The key of an asset kept in this gateway's object store; None for files (and for other stores')."""
+    if isinstance(storage, LocalStorage) or asset.path is None:
+        return None
+    return storage.key_of(asset.path)
+
+
+async def _from_object_store(
+    gw: Gateway, request: Request | None, job: Job, variant: str, key: str, media: str
+) -> Response:
+    storage, s = gw.storage, gw.config.server
+    filename = _filename(job, variant, key)
+    if s.storage_serving == "redirect":
+        url = storage.presign(key, s.presign_ttl_s, filename=filename, content_type=media)
+        if url is not None:  # the client fetches the bytes (and any Range of them) from the store itself
+            return RedirectResponse(url, status_code=307, headers={"cache-control": "no-store"})
+    found = await asyncio.to_thread(storage.stat, key)
+    if found is None:
+        raise APIError(404, f"The {variant} of '{job.id}' is missing from storage ({storage.location(key)}).",
+                       code="not_found")  # fmt: skip
+    size = found.size
+    headers = {"accept-ranges": "bytes", "content-disposition": f'inline; filename="{filename}"'}
+    wanted = request.headers.get("range") if request is not None else None
+    span = _byte_range(wanted, size) if wanted else None
+    if span == "bad":
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+    start, end = span if isinstance(span, tuple) else (0, size - 1)
+    if size == 0:
+        return Response(b"", media_type=media, headers=headers)
+    headers["content-length"] = str(end - start + 1)
+    status = 200
+    if isinstance(span, tuple):
+        status, headers["content-range"] = 206, f"bytes {start}-{end}/{size}"
+    body: Iterator[bytes] = storage.read(key, start, end)
+    return StreamingResponse(body, status_code=status, media_type=media, headers=headers)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """One ``bytes=a-b`` range as (start, end) inclusive; "bad" when unsatisfiable; None to send it all
+    (several ranges, or a header we do not read: RFC 9110 lets a server ignore Range)."""
+    m = _RANGE.match(header.strip())
+    if m is None or (not m.group(1) and not m.group(2)):
+        return None
+    if not m.group(1):  # the last N bytes
+        n = int(m.group(2))
+        return "bad" if n == 0 else (max(0, size - n), size - 1)
+    start = int(m.group(1))
+    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    if start >= size or end < start:
+        return "bad"
+    return start, end
 
 
 def link(gw: Gateway, request: Request, job: Job, variant: str = "video") -> str:

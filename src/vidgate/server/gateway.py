@@ -7,7 +7,6 @@ created through one replica is read, streamed, downloaded or deleted through any
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import math
@@ -19,6 +18,7 @@ from typing import Any
 from vidgate.catalog import Catalog, ModelSpec, load_catalog
 from vidgate.engine.callbacks import wire_callbacks
 from vidgate.engine.core import CallEvent
+from vidgate.engine.retention import remove_results, retention_loop
 from vidgate.engine.worker import Worker
 from vidgate.errors import ProviderHTTPError, TransportError, VidgateError
 from vidgate.net.ssrf import FetchFailed, FetchPolicy, FetchRefused, hop_steps
@@ -31,6 +31,7 @@ from vidgate.server.signing import Signer, load_gateway_secret
 from vidgate.server.submit import Pricing, Submitter, accepted, refused_for_sure, request_fingerprint
 from vidgate.server.tenants import ANONYMOUS, Principal, averify, averify_with_job
 from vidgate.server.webhooks_out import Dispatcher, new_delivery
+from vidgate.storage import LocalStorage, ResultStorage, open_storage
 from vidgate.store import JobNotFoundError, JobStore, open_store
 from vidgate.store.gateway import GatewayData, gateway_data
 from vidgate.types import Job, VideoRequest, utcnow
@@ -58,6 +59,10 @@ class Gateway:
         self.metrics.watch_states(self.data.jobs_by_status, self.data.deliveries_by_state)
         self.downloads_dir = Path(s.downloads_dir) if s.downloads_dir else default_downloads(self.env)
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        # where results are kept: the downloads directory, or an object store every replica shares
+        self.storage: ResultStorage = (
+            open_storage(s.storage, self.env) if s.storage else LocalStorage(self.downloads_dir)
+        )
         self.policy = FetchPolicy.allowing(s.allow_hosts)
         self.router = Router(self.config, catalog=self.catalog, env=self.env)
         self.signer = Signer(load_gateway_secret(self.env, s.secret_env))
@@ -69,6 +74,7 @@ class Gateway:
             else None
         )
         options = dict(client_options or {})
+        options.setdefault("storage", self.storage)
         if self.callbacks is not None:
             options.setdefault("callback_urls", self.callbacks.callback_urls())
         self.client = gateway_client(self.config, self.store, self.catalog, self.env, self.downloads_dir, **options)
@@ -83,6 +89,7 @@ class Gateway:
         self.dispatcher = Dispatcher(self.store, self.data, self.signer, s, self.policy, self.metrics)
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[Any] | None = None
+        self._retention_task: asyncio.Task[Any] | None = None
         self._stop = asyncio.Event()
         self.started = False
 
@@ -103,8 +110,11 @@ class Gateway:
         self.started = True
         self.dispatcher.start()
         s = self.config.server
+        self._stop = asyncio.Event()
+        if s.retention_s is not None:
+            sweep = retention_loop(self.client.engine.core, self.storage, s.retention_s, self._stop)
+            self._retention_task = asyncio.ensure_future(sweep)
         if s.worker:
-            self._stop = asyncio.Event()
             self.worker = Worker(
                 self.client.engine,
                 lease_s=s.worker_lease_s,
@@ -121,6 +131,9 @@ class Gateway:
         if self._worker_task is not None:
             await self._worker_task
             self._worker_task = None
+        if self._retention_task is not None:
+            await self._retention_task
+            self._retention_task = None
         await self.client.aclose()
 
     def close(self) -> None:
@@ -343,10 +356,13 @@ class Gateway:
             except VidgateError as exc:  # the gateway's copy goes anyway; the provider's expires on its own
                 log.warning("provider delete of %s failed: %s", job.id, exc)
         self.data.settle_charges(utcnow())  # before the row goes: a failed job's charge is refunded
-        for asset in job.assets:
-            if asset.path:
-                with contextlib.suppress(OSError):
-                    Path(asset.path).unlink()
+        try:
+            await asyncio.to_thread(remove_results, self.storage, job)
+        except VidgateError as exc:  # keep the row, so a retry of the DELETE finds the objects again
+            raise APIError(503, f"The saved files of '{job_id}' could not be deleted ({exc}); try again.",
+                           code="storage_unavailable") from None  # fmt: skip
+        if not isinstance(self.storage, LocalStorage):  # results saved before the object store was configured
+            await asyncio.to_thread(remove_results, LocalStorage(self.downloads_dir), job)
         self.store.delete(job.id)
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 
 from vidgate.errors import VidgateError
 from vidgate.server import files
@@ -214,9 +214,10 @@ async def delete_video(video_id: str, gw: GatewayDep, principal: PrincipalDep) -
 async def video_content(
     video_id: str,
     read: VideoDep,
+    request: Request,
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
-) -> FileResponse:
-    return await files.serve(read.gw, read.job, variant)
+) -> Response:
+    return await files.serve(read.gw, read.job, variant, request)
 
 
 router.add_api_route("/{video_id}/content", video_content, methods=["HEAD"], include_in_schema=False)

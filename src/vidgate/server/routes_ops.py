@@ -117,14 +117,15 @@ async def signed_file(
     gw: GatewayDep,
     expires: Annotated[int, Query(ge=0, le=2**53)],
     signature: Annotated[str, Query(max_length=200)],
-) -> FileResponse:
+    request: Request,
+) -> Response:
     if not gw.signer.file_ok(job_id, variant, expires, signature):
         raise APIError(403, "This link is invalid or has expired; ask the API for a fresh one.", code="bad_signature")
     try:
         job = await gw.store.aget(job_id)
     except JobNotFoundError:
         raise not_found("video", job_id) from None
-    return await files.serve(gw, job, variant)
+    return await files.serve(gw, job, variant, request)
 
 
 router.add_api_route(files.FILE_PATH, signed_file, methods=["HEAD"], include_in_schema=False)

@@ -119,6 +119,10 @@ def gateway_client(
     """The one engine of a gateway (or of ``vidgate worker --config``): every route an endpoint of it."""
     s = config.server
     options.setdefault("poll_policy", DEFAULT_POLICY if s.time_scale == 1.0 else PollPolicy(time_scale=s.time_scale))
+    if s.storage:  # results in the configured storage, on every gateway and `vidgate worker --config`
+        options.setdefault("storage", s.storage)
+    if s.rate_limits:
+        options.setdefault("rate_limits", s.rate_limits)
     return AsyncClient(
         store=store,
         catalog=catalog,
