@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vidgate.problems import PYTHON, Surface
+
 if TYPE_CHECKING:
     from vidgate.problems import Problem
     from vidgate.types import Job
@@ -49,10 +51,14 @@ class ValidationError(RequestError):
     def __init__(self, problems: list[Problem], model: str = "") -> None:
         self.problems = list(problems)
         self.model = model
-        where = f" for {model}" if model else ""
+        super().__init__(self.render())
+
+    def render(self, surface: Surface = PYTHON) -> str:
+        """The message with each suggestion in the caller's words (CLI flags, Python arguments, HTTP fields)."""
+        where = f" for {self.model}" if self.model else ""
         lines = [f"The request{where} has {len(self.problems)} problem(s):"]
-        lines += [f"  - {p.explain()}" for p in self.problems]
-        super().__init__("\n".join(lines))
+        lines += [f"  - {p.explain(surface)}" for p in self.problems]
+        return "\n".join(lines)
 
 
 class BadValueError(RequestError, ValueError):
@@ -164,4 +170,7 @@ class JobFailedError(VidgateError):
         self.job = job
         err = job.error
         reason = f"{err.code}: {err.message}" if err else job.status.value
-        super().__init__(f"Job {job.id} ({job.model}) ended {job.status.value}: {reason}")
+        meaning = ""
+        if err is not None and err.meaning and err.meaning not in err.message:  # the provider's words stay verbatim
+            meaning = f"\n  Meaning ({err.code}): {err.meaning}."
+        super().__init__(f"Job {job.id} ({job.model}) ended {job.status.value}: {reason}{meaning}")

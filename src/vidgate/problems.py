@@ -13,28 +13,89 @@ from pydantic import ValidationError as PydanticValidationError
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A change that makes the request valid: ``field`` (vidgate's name) set to ``value``; ``fit`` when the
+    caller's fit option would make that change for them. Worded per surface by ``Surface.hint``."""
+
+    field: str
+    value: Any
+    fit: bool = False
+
+
+@dataclass(frozen=True)
+class Surface:
+    """How the caller names things: CLI flags, Python keyword arguments, or an HTTP API's JSON fields.
+
+    A suggestion must speak the caller's language: "use --duration 10" to a shell, "duration=10" to Python,
+    ``"seconds": "10"`` to an OpenAI-format HTTP client (which has no --fit).
+    """
+
+    kind: str  # "cli", "python" or "http"
+    names: tuple[tuple[str, str], ...] = ()  # vidgate field -> the surface's name, where they differ (http)
+    string_fields: frozenset[str] = frozenset()  # (http) fields the API takes as strings, e.g. OpenAI's seconds
+
+    def name(self, field: str) -> str:
+        return dict(self.names).get(field, field)
+
+    def hint(self, fix: Fix) -> str:
+        if self.kind == "cli":
+            use = f"use --{fix.field.replace('_', '-')} {_shell(fix.value)}"
+            return use + (", or pass --fit to snap to the nearest allowed value" if fix.fit else "")
+        if self.kind == "python":
+            use = f"use {fix.field}={_python(fix.value)}"
+            return use + (", or pass fit=True to snap to the nearest allowed value" if fix.fit else "")
+        wire = self.name(fix.field)
+        value = show_value(fix.value)
+        if wire in self.string_fields or isinstance(fix.value, str):
+            value = f'"{value.strip(chr(39))}"'
+        if wire != fix.field and fix.field != "duration":
+            return f"use {value} (in {wire})"
+        return f'send "{wire}": {value}'
+
+
+CLI = Surface("cli")
+PYTHON = Surface("python")
+HTTP = Surface("http")
+
+
+def _shell(value: Any) -> str:
+    text = show_value(value).strip("'")
+    return text if text.replace(".", "").replace(":", "").replace("x", "").isalnum() else repr(text)
+
+
+def _python(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else show_value(value)
+
+
+@dataclass(frozen=True)
 class Problem:
     field: str
     value: Any
     message: str
     allowed: str = ""
     suggestion: str = ""
+    fix: Fix | None = None  # when set, the suggestion is worded for the surface asking (see Surface)
 
-    def explain(self) -> str:
-        parts = [f"{self.field}: {show_value(self.value)} — {self.message}."]
+    def hint(self, surface: Surface = PYTHON) -> str:
+        return surface.hint(self.fix) if self.fix is not None else self.suggestion
+
+    def explain(self, surface: Surface = PYTHON) -> str:
+        parts = [f"{surface.name(self.field) if surface.kind == 'http' else self.field}: "
+                 f"{show_value(self.value)} — {self.message}."]  # fmt: skip
         if self.allowed:
             parts.append(f"Allowed: {self.allowed}.")
-        if self.suggestion:
-            parts.append(f"{self.suggestion[0].upper()}{self.suggestion[1:]}.")
+        hint = self.hint(surface)
+        if hint:
+            parts.append(f"{hint[0].upper()}{hint[1:]}.")
         return " ".join(parts)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, surface: Surface = PYTHON) -> dict[str, Any]:
         return {
             "field": self.field,
             "value": show_value(self.value),
             "message": self.message,
             "allowed": self.allowed,
-            "suggestion": self.suggestion,
+            "suggestion": self.hint(surface),
         }
 
 

@@ -49,7 +49,7 @@ def test_detached_job_is_watched_and_collected_by_other_processes(env: dict[str,
          "--downloads", str(tmp_path / "dl")], capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert worker.returncode == 0, worker.stderr
-    code, watched = cli("jobs", "watch", job_id, "--timeout", "30")  # the worker did everything
+    code, watched = cli("jobs", "watch", job_id, "--timeout", "30", "--json")  # the worker did everything
     assert code == 0, watched
     summary = json.loads(watched.strip().splitlines()[-1])
     assert summary["status"] == "succeeded" and Path(summary["video"]).exists()
@@ -75,7 +75,7 @@ def test_an_unknown_job_waits_for_a_decision(env: dict[str, str], emulator: Emul
     assert [j["id"] for j in json.loads(listing)] == [job_id]
     code, output = cli("jobs", "retry", job_id)
     assert code == 2 and "--yes" in output  # a resubmit may pay twice: explicit confirmation only
-    code, output = cli("jobs", "cancel", job_id)
+    code, output = cli("jobs", "cancel", job_id, "--json")
     assert code == 0 and json.loads(output)["status"] == "cancelled"
     assert emulator.truth(hashes=False)["creates"] and all(
         n == 1 for n in emulator.truth(hashes=False)["creates"].values()

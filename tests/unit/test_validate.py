@@ -5,6 +5,7 @@ import pytest
 
 from tests.conftest import image_bytes, make_image
 from vidgate.catalog import check, fit, load_catalog
+from vidgate.problems import CLI
 from vidgate.providers.relay_unified import RelayOptions
 from vidgate.types import ImageInput, ImageRole, Shot, VideoRequest
 
@@ -34,9 +35,10 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_duration_problem_names_value_allowed_and_what_to_do() -> None:
     p = only("duration", model="sora-2", duration=12)
-    text = p.explain()
+    text = p.explain(CLI)  # worded for the surface asking: the CLI's flags here, Python's arguments by default
     # relay sora-2 makes 10 s only (seed-relay-api.md: sora-2-pro "supports hd, 15s"; "25 only for sora-2-pro")
     assert "12" in text and "Allowed: 10 s" in text and "--duration 10" in text and "--fit" in text
+    assert "duration=10" in p.explain() and "fit=True" in p.explain()
     p25 = only("duration", model="sora-2", duration=25)
     assert "10 s" in p25.allowed and "15" not in p25.allowed
 

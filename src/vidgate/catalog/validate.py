@@ -21,7 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from vidgate.catalog.loader import is_retired, sunset_warning
 from vidgate.catalog.schema import ChoiceSpec, ModelSpec
 from vidgate.media import ImageProblem, LoadedImage, check_against_spec, load_image
-from vidgate.problems import Problem
+from vidgate.problems import Fix, Problem
 from vidgate.problems import show_value as _show
 from vidgate.types import ImageRole, VideoRequest
 
@@ -211,10 +211,8 @@ def _check_duration(request: VideoRequest, spec: ModelSpec, report: Report) -> f
             if fixed
             else f"not allowed for {spec.key}"
         )
-        suggestion = ""
-        if nearest is not None:
-            suggestion = f"use --duration {_show(nearest)}, or pass --fit to snap to the nearest allowed value"
-        report.problems.append(Problem("duration", d, msg, allowed=ds.describe(), suggestion=suggestion))
+        fix = Fix("duration", nearest, fit=True) if nearest is not None else None  # worded per surface
+        report.problems.append(Problem("duration", d, msg, allowed=ds.describe(), fix=fix))
         return None
     return ds.canonical(d)
 
@@ -249,7 +247,7 @@ def _check_choice(name: str, value: str | None, choice: ChoiceSpec, spec: ModelS
                 value,
                 f"not allowed for {spec.key}",
                 allowed=", ".join(choice.values),
-                suggestion=f"use {near!r}, or pass --fit to snap to it" if near else "",
+                fix=Fix(name, near, fit=True) if near else None,
             )
         )
 

@@ -7,15 +7,19 @@ from typing import Annotated
 
 import typer
 
-from vidgate.cli._common import TITLES, err, exit_code_for, internal_error
+from vidgate.cli._common import TITLES, err, exit_code_for, info, internal_error, message, out
 from vidgate.cli.catalog import catalog_app
 from vidgate.cli.characters import characters_app
+from vidgate.cli.chat_models import chat_models
 from vidgate.cli.docs import docs
 from vidgate.cli.emulate import emulate
+from vidgate.cli.frame import frame
 from vidgate.cli.generate import generate
 from vidgate.cli.jobs import jobs_app
 from vidgate.cli.keys import keys_app
 from vidgate.cli.models import models
+from vidgate.cli.plan import plan
+from vidgate.cli.review import review
 from vidgate.cli.serve import serve
 from vidgate.cli.worker import worker
 from vidgate.errors import VidgateError
@@ -31,6 +35,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(generate)
+app.command()(plan)  # assists around a generation: plan, frame, review (chat models)
+app.command()(frame)
+app.command()(review)
 app.command()(models)
 app.command()(emulate)
 app.command()(docs)
@@ -40,14 +47,36 @@ app.command()(worker)
 app.command()(serve)
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
+catalog_app.command("chat-models")(chat_models)  # the assists' chat models (issue 15)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            out.print(f"vidgate {version('vidgate')}", markup=False)
+        except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+            out.print("vidgate (not installed: no version recorded)", markup=False)
+        raise typer.Exit(0)
 
 
 @app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an unexpected error")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or hints on stderr; errors only")] = False,
+    show_version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Print the version and exit")
+    ] = False,
 ) -> None:
-    """Generate AI videos through many providers, offline against the built-in emulator or for real."""
+    """Generate AI videos through many providers, offline against the built-in emulator or for real.
+
+    Output: results on stdout (with --json: one JSON document and nothing else), progress and hints on stderr
+    (--quiet: errors only). Exit codes: 0 ok, 2 invalid request (nothing sent), 3 generation failed, 4 provider,
+    network or store error.
+    """
     STATE["debug"] = debug
+    info.quiet = quiet  # per invocation: `-q` on one command does not silence the next (tests run many)
 
 
 def main() -> None:
@@ -65,7 +94,7 @@ def main() -> None:
     except VidgateError as exc:
         code = exit_code_for(exc)
         err.print(f"[bold red]{TITLES[code]}[/]")
-        err.print(str(exc), markup=False)
+        err.print(message(exc), markup=False)
         sys.exit(int(code))
     except Exception as exc:
         if STATE["debug"]:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import traceback
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
+from vidgate.engine.polling import TIME_SCALE_ENV, policy_from_env
 from vidgate.errors import (
     JobFailedError,
     MissingCredentialsError,
@@ -23,11 +25,66 @@ from vidgate.errors import (
     ValidationError,
     VidgateError,
 )
+from vidgate.problems import CLI
 from vidgate.store.errors import JobNotFoundError, MigrationError
 
 T = TypeVar("T")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: user text (prompts, paths, provider messages) is shown as written: ``nope:x:.png`` stays that,
+# never ``nope❌.png``. Anything echoed from the user also goes through ``markup=False`` or ``escape``.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+# progress, hints and banners: stderr like errors, but silenced by --quiet (errors never are)
+info = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+STORE_HELP = (
+    "Job store: SQLite path or postgresql:// URL (default: $VIDGATE_HOME/vidgate.db, i.e. ~/.vidgate/vidgate.db; "
+    "env var: VIDGATE_DATABASE_URL)"
+)
+# One name for the store everywhere (--store); the old spelling keeps working, hidden from the help.
+StoreOpt = Annotated[str | None, typer.Option("--store", envvar="VIDGATE_DATABASE_URL", show_envvar=False,
+                                              help=STORE_HELP)]  # fmt: skip
+OldStoreOpt = Annotated[str | None, typer.Option("--database-url", hidden=True, help="Old name of --store")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One machine-readable JSON document on stdout (nothing else)")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or hints on stderr; errors only")]
+
+
+def store_url(store: str | None, old_spelling: str | None) -> str | None:
+    """``--store``, or the value given under its old name ``--database-url``."""
+    return store if store is not None else old_spelling
+
+
+def set_quiet(quiet: bool, as_json: bool = False) -> None:
+    """``--quiet``: progress and hints stop; errors and the result (stdout) stay. ``--json`` implies it: a
+    machine reads stdout's one JSON document, and a failure is in that document too."""
+    if quiet or as_json:
+        info.quiet = True
+
+
+EMULATOR_TIME_SCALE = 0.05  # the built-in emulator (--emulator) runs jobs 20x faster than the real provider
+
+
+def emulator_time_scale() -> float:
+    """The time scale of ``--emulator`` runs (the emulator's jobs and the polling alike): 0.05, or
+    ``VIDGATE_POLL_TIME_SCALE`` when set (tests and demos that want jobs of a fraction of a second)."""
+    scale = policy_from_env(os.environ).time_scale  # (a bad value is a ConfigurationError naming the variable)
+    return scale if os.environ.get(TIME_SCALE_ENV, "").strip() else EMULATOR_TIME_SCALE
+
+
+def _hide_flag_types() -> None:
+    """Typer shows ``<bool>`` next to every on/off flag, where there is no value to type: show nothing."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # pragma: no cover - another typer layout: its help is left as it is
+        return
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 
 class Exit(IntEnum):
@@ -73,15 +130,20 @@ def exit_code_for(exc: BaseException) -> Exit:
 
 
 def error_json(exc: BaseException) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": exc.__class__.__name__, "message": str(exc)}
+    body: dict[str, Any] = {"type": exc.__class__.__name__, "message": message(exc)}
     if isinstance(exc, ValidationError):
-        body["problems"] = [p.as_dict() for p in exc.problems]
+        body["problems"] = [p.as_dict(CLI) for p in exc.problems]
     if isinstance(exc, ProviderHTTPError):
         body.update(status_code=exc.status_code, code=exc.code, request_id=exc.request_id)
     job = exc.job if isinstance(exc, VidgateError) else None
     if job is not None:  # a failed generation, or a create whose outcome was recorded (unknown, pending)
         body["job"] = job.model_dump(mode="json", exclude={"request"})
     return body
+
+
+def message(exc: BaseException) -> str:
+    """The error's text for a shell user: suggestions name the command's flags (--duration 10, --fit)."""
+    return exc.render(CLI) if isinstance(exc, ValidationError) else str(exc)
 
 
 def fail(exc: BaseException, as_json: bool) -> NoReturn:
@@ -92,7 +154,7 @@ def fail(exc: BaseException, as_json: bool) -> NoReturn:
         )
     else:
         err.print(f"[bold red]{TITLES[code]}[/]")
-        err.print(str(exc), markup=False)
+        err.print(message(exc), markup=False)
     raise typer.Exit(int(code))
 
 
@@ -112,7 +174,9 @@ def internal_error(exc: BaseException, log: Path) -> int:
 
 @contextmanager
 def reported(as_json: bool) -> Iterator[None]:
-    """Turn vidgate errors into a clear message and the documented exit code."""
+    """Turn vidgate errors into a clear message and the documented exit code (with ``--json``: one JSON object
+    on stdout, and no progress or hints on stderr)."""
+    set_quiet(False, as_json)
     try:
         yield
     except typer.Exit:

@@ -84,9 +84,11 @@ def sync(
         summary = {"path": str(path), "source": source, "models": len(remote), "new": new}
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
         return
-    out.print(f"Wrote {len(remote)} {provider} models to {path} ({len(new)} new to the packaged catalog).")
+    out.print(
+        f"Wrote {len(remote)} {provider} models to {path} ({len(new)} new to the packaged catalog).", markup=False
+    )
     for model_id in new:
-        out.print(f"  new: {provider}/{model_id}")
+        out.print(f"  new: {provider}/{model_id}", markup=False)
 
 
 @catalog_app.command("path")

@@ -8,11 +8,13 @@ from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vidgate.characters import CharacterRegistry
 from vidgate.cli._common import Exit, err, out, reported, run_async
 from vidgate.client import AsyncClient
+from vidgate.errors import RequestError
 from vidgate.types import Character
 
 characters_app = typer.Typer(
@@ -45,6 +47,13 @@ def create(
 ) -> None:
     """Create a character from --url or --from-task (exactly one) and remember it locally."""
     with reported(as_json), ExitStack() as stack:
+        if emulator and from_task:
+            raise RequestError(
+                "--from-task with --emulator cannot work: --emulator starts a fresh emulator for this one command, "
+                f"which has never seen task {from_task!r}. Run `vidgate emulate` in another terminal, set the "
+                "variables it prints, generate the video against it, then run this without --emulator; or use "
+                "--url with --emulator."
+            )
         if emulator:
             from vidgate.emulator import EmulatorServer
 
@@ -61,7 +70,7 @@ def create(
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, "character": character_json(character)}, ensure_ascii=False) + "\n")
         return
-    out.print(f"[bold green]Created[/] @{character.username}  ({character.id} on {character.provider})")
+    out.print(f"[bold green]Created[/] {escape(f'@{character.username}  ({character.id} on {character.provider})')}")
     if character.permalink:
         out.print(f"  {character.permalink}", markup=False)
     hint = f' or "{{{character.name}}}" with --character {character.name}' if character.name else ""
@@ -86,7 +95,8 @@ def list_characters(
     for col in ("name", "mention", "id", "provider", "created"):
         table.add_column(col, overflow="fold")
     for c in found:
-        table.add_row(c.name or "-", f"@{c.username}", c.id, c.provider, c.created_at.strftime("%Y-%m-%d %H:%M"))
+        cells = (c.name or "-", f"@{c.username}", c.id, c.provider, c.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
 
 
@@ -111,7 +121,8 @@ def show(
     if as_json:
         sys.stdout.write(json.dumps(character_json(character), ensure_ascii=False, indent=2) + "\n")
         return
-    out.print(f"[bold]@{character.username}[/]" + (f"  (name {character.name})" if character.name else ""))
+    named = f"  (name {character.name})" if character.name else ""
+    out.print(f"[bold]{escape('@' + character.username)}[/]{escape(named)}")
     for label, value in (
         ("id", character.id),
         ("provider", character.provider),

@@ -9,9 +9,29 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from vidgate.cli._common import err
+from vidgate.cli._common import EMULATOR_TIME_SCALE, err, info
 from vidgate.emulator import DEFAULT_KEY, EmulatorConfig, create_app
 from vidgate.emulator.fault_plan import FaultPlan
+
+
+def poll_scale(config: EmulatorConfig) -> float:
+    """The ``VIDGATE_POLL_TIME_SCALE`` a client should use here: the emulator's own scale, or for fixed-length
+    jobs (queue + render seconds) the built-in --emulator's 0.05, which finds a 6 s job within about a second."""
+    return config.time_scale if config.time_scale is not None else EMULATOR_TIME_SCALE
+
+
+def banner(url: str, keys: list[str], scale: float) -> list[str]:
+    """What to paste into another terminal (or a script's environment) to use this emulator."""
+    key = keys[0] if keys else DEFAULT_KEY
+    return [
+        f"vidgate emulator on {url}  (Ctrl-C stops)",
+        f"API key: {key}" + (f" (also accepted: {', '.join(keys[1:])})" if len(keys) > 1 else ""),
+        "Point vidgate at it (CLI and Python library alike):",
+        f"  export VIDGATE_RELAY_BASE_URL={url} VIDGATE_RELAY_API_KEY={key}",
+        f"  export VIDGATE_POLL_TIME_SCALE={scale:g}   # jobs here take seconds, not minutes: poll that much sooner",
+        f"Other providers: VIDGATE_<PROVIDER>_BASE_URL={url} and VIDGATE_<PROVIDER>_API_KEY={key} "
+        "(OPENAI, GEMINI, ZHIPU, ZAI, ...)",
+    ]
 
 
 def emulate(
@@ -29,10 +49,20 @@ def emulate(
     faults: Annotated[
         str | None,
         typer.Option(
-            help="Fault plan to start with: a JSON file or inline JSON (see emulator/fault_plan.py); "
-            "change it at runtime with POST /_emulator/faults"
+            help='Fault plan to start with: a JSON file or inline JSON, e.g. \'{"rules": [{"endpoint": "POST *", '
+            '"kind": "error", "status": 429, "count": 1}]}\' (README, "Fault injection", lists every kind); change '
+            "it at runtime with POST /_emulator/faults"
         ),
     ] = None,
+    real_sizes: Annotated[
+        bool,
+        typer.Option(
+            "--real-sizes/--small",
+            help="Videos at the size the provider returns for the request (1280x720, 1920x1080, 4k...), or "
+            "--small: the same aspect ratio, duration and audio scaled down to a 144-pixel short side at 8 fps "
+            "(tiny files, fast renders; what EmulatorConfig() does by default, for tests)",
+        ),
+    ] = True,
 ) -> None:
     """Serve the emulated providers (relay /v2, ...) for offline development and tests."""
     try:
@@ -55,6 +85,7 @@ def emulate(
         time_scale=time_scale,
         fail_trigger=fail_trigger,
         faults=plan,
+        real_sizes=real_sizes,
     )
     try:  # bound before anything is announced: a busy port is an error, not a banner
         sock = socket.create_server((host, port))
@@ -63,8 +94,7 @@ def emulate(
                   "uses it).", markup=False)  # fmt: skip
         raise typer.Exit(2) from None
     port = sock.getsockname()[1]
-    err.print(f"vidgate emulator on http://{host}:{port}  (keys: {len(config.api_keys)}; Ctrl-C stops)")
-    err.print(f"  export VIDGATE_RELAY_BASE_URL=http://{host}:{port}")
-    err.print(f"  export VIDGATE_ZHIPU_BASE_URL=http://{host}:{port} VIDGATE_ZAI_BASE_URL=http://{host}:{port}")
+    for line in banner(f"http://{host}:{port}", sorted(config.api_keys), poll_scale(config)):
+        info.print(line, markup=False)
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     server.run(sockets=[sock])

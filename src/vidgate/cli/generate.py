@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,15 +22,29 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from vidgate.cli._common import err, out, reported, run_async
+from vidgate.cli._common import (
+    JsonOpt,
+    OldStoreOpt,
+    QuietOpt,
+    StoreOpt,
+    emulator_time_scale,
+    err,
+    info,
+    out,
+    reported,
+    run_async,
+    set_quiet,
+    store_url,
+)
+from vidgate.cli.assist_common import print_verdict
+from vidgate.cli.plan import plan_fields
 from vidgate.client import AsyncClient, Client
 from vidgate.engine.ops.run import check_output, check_timeout
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy
 from vidgate.errors import JobFailedError, RequestError, VidgateError
 from vidgate.store import open_store
-from vidgate.types import ImageInput, ImageRole, Job, JobEvent, JobStatus, Shot
+from vidgate.types import AssistRecord, ImageInput, ImageRole, Job, JobEvent, JobStatus, Shot
 
-EMULATOR_TIME_SCALE = 0.05  # the built-in emulator runs jobs 20x faster than the real provider
 _ROLE_PREFIX = re.compile(r"^(first_frame|last_frame|reference)=(.+)$", re.S)
 
 
@@ -76,7 +91,7 @@ class LiveProgress:
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
             TextColumn("{task.fields[detail]}"),
-            console=err,
+            console=info,
             disable=not enabled,
         )
         self.bytes = Progress(
@@ -84,7 +99,7 @@ class LiveProgress:
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
-            console=err,
+            console=info,
             disable=not enabled,
         )
         self._job: TaskID | None = None
@@ -123,13 +138,14 @@ def report(job: Job, started: float, as_json: bool) -> None:
         return
     assert video is not None and video.probe is not None
     p = video.probe
-    out.print(f"[bold green]Saved[/] {video.path}")
+    out.print(f"[bold green]Saved[/] {escape(str(video.path))}")
     out.print(
         f"  probed: {p.duration:g} s, {p.width}x{p.height}, {p.codec}, {video.size_bytes} bytes, sha256 {video.sha256}"
     )
-    out.print(f"  job {job.id} · {job.model} · task {job.provider_task_id} · {time.monotonic() - started:.1f} s")
+    out.print(f"  job {job.id} · {job.model} · task {job.provider_task_id} · {time.monotonic() - started:.1f} s",
+              markup=False)  # fmt: skip
     for m in video.mismatch:
-        out.print(f"  [yellow]mismatch[/] {m}")
+        out.print(f"  [yellow]mismatch[/] {escape(m)}")
 
 
 def generate(
@@ -166,14 +182,7 @@ def generate(
             "(skips the private-address check; repeatable)",
         ),
     ] = None,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            envvar="VIDGATE_DATABASE_URL",
-            help="Job store: SQLite path or postgresql:// URL (default $VIDGATE_HOME/vidgate.db)",
-        ),
-    ] = None,
+    store: StoreOpt = None,
     detach: Annotated[
         bool,
         typer.Option(
@@ -181,7 +190,15 @@ def generate(
             "it, a create that could not be sent is cancelled, never left for a worker to send later"
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")] = False,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Send a plan made by `vidgate plan --out PLAN.json` (its shots)")
+    ] = None,
+    review: Annotated[
+        bool, typer.Option("--review", help="After saving, have a video-capable chat model check it (jobs show)")
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
     """Generate one video and save it. Exit codes: 0 ok, 2 invalid request, 3 generation failed, 4 provider.
 
@@ -190,8 +207,15 @@ def generate(
     how to resume or cancel it.
     """
     started = time.monotonic()
-    live = LiveProgress(enabled=not as_json and err.is_terminal)
+    set_quiet(quiet, as_json)
+    live = LiveProgress(enabled=not as_json and not info.quiet and err.is_terminal)
     with reported(as_json), ExitStack() as stack:
+        if detach and emulator:
+            raise RequestError(
+                "--detach with --emulator cannot work: the built-in emulator stops when this command exits, so "
+                "nothing could ever finish the job. Drop --detach, or run `vidgate emulate` in another terminal, "
+                "set the variables it prints (VIDGATE_RELAY_BASE_URL, VIDGATE_RELAY_API_KEY) and detach against it."
+            )
         check_timeout(timeout)
         check_output(out_file if out_file is not None else Path.cwd() / "video.mp4", overwrite=force or not out_file)
         fields: dict[str, Any] = {
@@ -207,15 +231,22 @@ def generate(
             "webhook_url": webhook_url,
             "options": dict(parse_option(o) for o in option or []),
         }
+        assists: list[AssistRecord] = []
+        review_prompt: str | None = None
+        if plan_file is not None:  # the plan's shots and length; its cost goes on the job (issue 15)
+            if prompt.strip():
+                raise RequestError(f"--plan {plan_file} holds the shots: drop the PROMPT argument, or drop --plan")
+            fields, assists, review_prompt = plan_fields(plan_file, fields)
+            prompt = fields.pop("prompt", "")
         policy = DEFAULT_POLICY
         if emulator:
             from vidgate.emulator import EmulatorConfig, EmulatorServer
 
-            emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=EMULATOR_TIME_SCALE)))
+            scale = emulator_time_scale()
+            emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=scale, real_sizes=True)))
             base_url, api_key = emu.url, emu.api_key
-            policy = PollPolicy(time_scale=EMULATOR_TIME_SCALE)
-            if not as_json:
-                err.print(f"Using the built-in emulator at {emu.url} (offline; jobs run 20x faster)")
+            policy = PollPolicy(time_scale=scale)
+            info.print(f"Using the built-in emulator at {emu.url} (offline, no key; jobs run {1 / scale:g}x faster)")
         stack.callback(live.stop)
         client = AsyncClient(
             base_url=base_url,
@@ -223,9 +254,10 @@ def generate(
             poll_policy=policy,
             allow_retired=allow_retired,
             allow_image_hosts=allow_image_host or (),
-            store=open_store(store),
+            store=open_store(store_url(store, database_url)),
         )
-        run = Run(client, live, as_json=as_json, plain=not as_json and not err.is_terminal)
+        run = Run(client, live, as_json=as_json, plain=not err.is_terminal)
+        run.assists, run.review = assists, (review_prompt or True) if review else False
         try:
             job = run_async(run.generate(prompt, fields, fit=fit, detach=detach, timeout=timeout, out_file=out_file))
         except KeyboardInterrupt:
@@ -241,6 +273,17 @@ def generate(
             return
         live.stop()
         report(job, started, as_json)
+        if job.review is not None and not as_json:
+            print_verdict(job.review)
+
+
+def detach_next_steps(job_id: str) -> str:
+    """What to run after ``--detach``: the job is in the store; something has to do the work."""
+    return (
+        f"Next: `vidgate jobs watch {job_id} --drive` polls and downloads it from this terminal; or keep "
+        f"`vidgate worker` running (any terminal, same store) and follow it with `vidgate jobs watch {job_id}`. "
+        f"`vidgate jobs show {job_id}` shows where it stands."
+    )
 
 
 def _unknown_advice(job: Job) -> str:
@@ -260,13 +303,14 @@ class Run:
         self.plain = plain
         self._last = ""
         self.job_id: str | None = None
+        self.assists: list[AssistRecord] = []  # plan records to put on the job (generate --plan)
+        self.review: bool | str = False  # generate --review: True, or the plan's idea to check against
         client.on_event(self.on_event)
 
     def on_event(self, event: JobEvent) -> None:
         if event.kind == "created":
             self.job_id = event.job.id
-            if not self.as_json:
-                err.print(f"job {event.job.id} ({event.job.model})", markup=False)
+            info.print(f"job {event.job.id} ({event.job.model})", markup=False)
 
     def gave_up(self) -> None:
         """A foreground run failed: a create that was never sent is cancelled (no worker sends it later)."""
@@ -281,7 +325,7 @@ class Run:
 
     def say(self, text: str) -> None:
         if not self.as_json:  # (--json: the error object on stdout carries the job)
-            err.print(text, markup=False)
+            err.print(text, markup=False)  # what became of the job: part of the error, so not silenced by -q
 
     def interrupted(self) -> None:
         """Ctrl-C: say where the job stands and how to resume or cancel it."""
@@ -314,7 +358,7 @@ class Run:
         line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
         if self.plain and line != self._last:
             self._last = line
-            err.print(line, markup=False)
+            info.print(line, markup=False)
 
     async def generate(
         self,
@@ -328,20 +372,30 @@ class Run:
     ) -> Job | None:
         async with self.client as client:
             sub = await client.prepare(prompt, fit=fit, **fields)
-            if not self.as_json:
-                for change in sub.changes:
-                    err.print(f"[yellow]--fit changed[/] {change.explain()}")
-                for warning in sub.warnings:
-                    if not warning.startswith("fit: "):
-                        err.print(f"[yellow]warning[/] {warning}")
+            for change in sub.changes:
+                info.print(f"[yellow]--fit changed[/] {escape(change.explain())}")
+            for warning in sub.warnings:
+                if not warning.startswith("fit: "):
+                    info.print(f"[yellow]warning[/] {escape(warning)}")
+            if out_file is not None:  # recorded: `jobs download`, `jobs watch --drive` save there too
+                sub.job_fields["out"] = str(out_file.absolute())
+            if self.assists:
+                sub.job_fields["assists"] = self.assists
             job = await client.send(sub, on_progress=self.on_progress)  # synchronous dialects report while sending
             if detach:
                 payload = {"ok": True, "job": {"id": job.id, "status": job.status.value, "model": job.model}}
-                out.print(json.dumps(payload) if self.as_json else f"submitted {job.id} ({job.status.value})")
+                if self.as_json:
+                    sys.stdout.write(json.dumps(payload) + "\n")
+                else:
+                    out.print(f"submitted {job.id} ({job.status.value})", markup=False)
+                info.print(detach_next_steps(job.id), markup=False)
                 return None
             self.on_progress(job)
             job = await client.wait(job, timeout=timeout, on_progress=self.on_progress)
             if job.status is not JobStatus.succeeded:
                 raise JobFailedError(job)
-            target = out_file or Path(f"{job.id}.mp4")
-            return await client.download(job, target, on_bytes=self.live.on_bytes)
+            job = await client.download(job, out_file, on_bytes=self.live.on_bytes)  # --out, else ./<id>.mp4
+            if self.review:
+                await client.review(job, prompt=self.review if isinstance(self.review, str) else None)
+                job = client.job(job.id)
+            return job

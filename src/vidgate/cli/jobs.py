@@ -1,7 +1,9 @@
 """``vidgate jobs``: list, show, watch, download, cancel and retry jobs — all read from the store.
 
 A job submitted by one process (``vidgate generate --detach``, a script, the gateway) can be watched and
-collected by another, after a restart too, because everything comes from the shared store.
+collected by another, after a restart too, because everything comes from the shared store. Every command
+prints for people by default (results on stdout, progress and hints on stderr) and one JSON document on
+stdout with ``--json``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,29 @@ import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from vidgate.cli._common import err, out, reported, run_async
+from vidgate.cli._common import (
+    Exit,
+    JsonOpt,
+    OldStoreOpt,
+    QuietOpt,
+    StoreOpt,
+    info,
+    out,
+    reported,
+    run_async,
+    set_quiet,
+    store_url,
+)
+from vidgate.cli.job_view import JobView, one_line, render_job, show_json, summary_json
 from vidgate.client import AsyncClient
-from vidgate.engine.endpoints import describe_endpoint
 from vidgate.errors import RequestError
 from vidgate.store import open_store, timings
 from vidgate.types import Job, JobStatus
@@ -28,38 +44,68 @@ from vidgate.types import Job, JobStatus
 T = TypeVar("T")
 jobs_app = typer.Typer(help="Jobs in the store: list, show, watch, download, cancel, retry.", no_args_is_help=True)
 
-StoreOpt = Annotated[
+ApiKeyOpt = Annotated[
     str | None,
-    typer.Option("--store", envvar="VIDGATE_DATABASE_URL", help="Job store: SQLite path or postgresql:// URL "
-                 "(default $VIDGATE_HOME/vidgate.db)"),
-]  # fmt: skip
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")]
+    typer.Option(
+        "--api-key",
+        help="The key a job created with --api-key was sent with (vidgate stores only its fingerprint); jobs "
+        "created with a key from the environment use that variable",
+    ),
+]
+JobIdArg = Annotated[
+    str,
+    typer.Argument(metavar="JOB_ID", help="The job's id (job_...), or `last` for the newest job", show_default=False),
+]
+LAST = "last"
+NO_WORKER_AFTER_S = 5.0  # a due job nobody has claimed for this long: say that no worker is running
 
 
-def _run(store: str | None, action: Callable[[AsyncClient], Awaitable[T]]) -> T:
-    """Run ``action`` on the asyncio engine, on the store's jobs (each driven at its own endpoint)."""
+def _run(store: str | None, action: Callable[[AsyncClient], Awaitable[T]], *, api_key: str | None = None,
+         job_id: str | None = None) -> T:  # fmt: skip
+    """Run ``action`` on the asyncio engine, on the store's jobs (each driven at its own endpoint). With
+    ``api_key`` the client is configured for the job's own host with that key (a job created with --api-key)."""
 
     async def go() -> T:
-        async with AsyncClient(store=open_store(store)) as client:
+        jobs = open_store(store)
+        base_url = None
+        if api_key is not None and job_id is not None:
+            base_url = jobs.get(job_id).base_url
+        async with AsyncClient(store=jobs, base_url=base_url, api_key=api_key) as client:
             return await action(client)
 
     return run_async(go())
 
 
-def _summary(job: Job) -> dict[str, Any]:
-    video = job.video
-    return {
-        "id": job.id,
-        "model": job.model,
-        "status": job.status.value,
-        "raw_status": job.raw_status,
-        "progress": job.progress,
-        "provider_task_id": job.provider_task_id,
-        "endpoint": describe_endpoint(job.provider, job.base_url, job.credentials_ref),
-        "created_at": job.created_at.isoformat(),
-        "video": video.path if video else None,
-        "error": job.error.model_dump(mode="json", exclude={"raw"}) if job.error else None,
-    }
+def resolve_id(store: str | None, job_id: str) -> str:
+    """``last`` is the newest job in the store (what a newcomer just made); any other value is an id."""
+    if job_id != LAST:
+        return job_id
+    with open_store(store) as jobs:
+        page = jobs.list_jobs(limit=1)
+    if not page.jobs:
+        raise RequestError("There are no jobs in the store yet, so `last` names none: create one with "
+                           '`vidgate generate "..." --emulator` (offline) or `vidgate generate "..."`.')  # fmt: skip
+    return page.jobs[0].id
+
+
+def _check_key(job: Job, api_key: str | None, doing: str) -> None:
+    """A job created with a key given as an argument is sent only with that key again: say so before trying."""
+    ref = job.credentials_ref or ""
+    if ref.startswith("key:") and api_key is None:
+        raise RequestError(
+            f"{doing} job {job.id} means asking {job.base_url or job.provider} again, with the key it was created "
+            f"with: a key given on the command line (fingerprint {ref.removeprefix('key:')}), which vidgate never "
+            "stores. Pass it again with --api-key. (A job made with --emulator cannot be reached again: that "
+            "emulator stopped with its command.)"
+        )
+
+
+def _emit(job: Job, as_json: bool) -> None:
+    """The result of watch, cancel and retry: one line for people, the summary object for machines."""
+    if as_json:
+        sys.stdout.write(json.dumps(summary_json(job), ensure_ascii=False) + "\n")
+    else:
+        out.print(one_line(job), markup=False)
 
 
 @jobs_app.command("list")
@@ -69,125 +115,199 @@ def list_jobs(
     provider: Annotated[str | None, typer.Option(help="Only this provider")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50,
     as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
-    """The newest jobs (jobs waiting for your decision: --status unknown)."""
-    with reported(as_json), open_store(store) as jobs:
+    """The newest jobs (jobs waiting for your decision: --status unknown). `vidgate jobs show ID` has the rest."""
+    with reported(as_json), open_store(store_url(store, database_url)) as jobs:
         page = jobs.list_jobs(status=status or None, provider=provider, limit=limit)
         if as_json:
-            sys.stdout.write(json.dumps([_summary(j) for j in page.jobs], ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps([summary_json(j) for j in page.jobs], ensure_ascii=False) + "\n")
             return
-        table = Table(title=f"{len(page.jobs)} jobs")
-        for col in ("id", "model", "status", "raw", "progress", "created", "provider task", "endpoint"):
+        if not page.jobs:
+            out.print('No jobs yet. `vidgate generate "..." --emulator` makes one offline.', markup=False)
+            return
+        table = Table(title=f"{len(page.jobs)} jobs", box=None, pad_edge=False)
+        # ids are what people copy: never wrapped or cut, whatever the width; the rest folds around them
+        table.add_column("id", no_wrap=True, min_width=len(page.jobs[0].id))
+        table.add_column("status", no_wrap=True)
+        table.add_column("model", no_wrap=True)
+        for col in ("created", "endpoint"):
             table.add_column(col, overflow="fold")
         for j in page.jobs:
-            table.add_row(j.id, j.model, j.status.value, j.raw_status or "", f"{j.progress}%",
-                          j.created_at.strftime("%Y-%m-%d %H:%M:%S"), j.provider_task_id or "",
-                          f"{j.base_url or '-'} {j.credentials_ref or ''}".strip())  # fmt: skip
+            state = f"{j.status.value} {j.progress}%" if not j.status.terminal else j.status.value
+            table.add_row(j.id, state, escape(j.model), j.created_at.strftime("%m-%d %H:%M:%S"),
+                          escape(f"{j.base_url or j.provider} {j.credentials_ref or ''}".strip()))  # fmt: skip
         out.print(table)
 
 
 @jobs_app.command("show")
-def show(job_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """Everything about one job: request, state, assets, error, timeline and phase durations."""
-    with reported(as_json), open_store(store) as jobs:
+def show(
+    job_id: JobIdArg,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
+) -> None:
+    """One job: status, what to do next, error (the provider's words and their meaning), file, probe, timeline."""
+    with reported(as_json), open_store(store_url(store, database_url)) as jobs:
+        job_id = resolve_id(store_url(store, database_url), job_id)
         job = jobs.get(job_id)
         entries = jobs.timeline(job_id)
-        t = timings(entries)
-        body = {
-            "job": job.model_dump(mode="json"),
-            "timeline": [
-                {"at": e.at.isoformat(), "kind": e.kind, "status": e.status, "detail": e.detail} for e in entries
-            ],
-            "timings": {
-                "queued_s": t.queued_s,
-                "render_s": t.render_s,
-                "download_s": t.download_s,
-                "total_s": t.total_s,
-            },
-        }
+        view = JobView(job, entries, timings(entries))
         if as_json:
-            sys.stdout.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.write(json.dumps(show_json(view), ensure_ascii=False, default=str) + "\n")
             return
-        out.print_json(data=body, default=str)
+        render_job(out, view)
+
+
+def _unclaimed_for(job: Job, now: datetime) -> float:
+    """Seconds the job has been due with no worker holding it (0 when it is not due or a worker has it)."""
+    if job.next_poll_at is None or (job.lease_until is not None and job.lease_until > now):
+        return 0.0
+    return max(0.0, (now - job.next_poll_at).total_seconds())
 
 
 @jobs_app.command("watch")
 def watch(
-    job_id: str,
+    job_id: JobIdArg,
     store: StoreOpt = None,
-    drive: Annotated[bool, typer.Option(help="Also do the work here (poll, download) instead of a worker")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between looks at the store")] = 0.5,
-    timeout: Annotated[float | None, typer.Option(help="Stop watching after this many seconds")] = None,
+    drive: Annotated[
+        bool, typer.Option(help="Do the work here (send, poll, download) instead of waiting for a `vidgate worker`")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between looks at the store", min=0.01)] = 0.5,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop watching after this many seconds (exit 4; the job goes on)", min=0)
+    ] = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
-    """Follow a job's status and progress until it is done (another process or a worker does the work)."""
+    """Follow a job until it is done: a `vidgate worker` does the work, or this command with --drive.
+
+    Exit codes: 0 the video is saved, 3 the job failed, expired or was cancelled, 4 --timeout passed first.
+    """
+    set_quiet(quiet, as_json)
 
     async def follow(client: AsyncClient) -> Job:
-        started, last = time.monotonic(), ""
+        started, last, warned = time.monotonic(), "", False
+        job = client.job(job_id)
+        if not drive and not job.done:
+            info.print(f"Watching {job_id}: a `vidgate worker` does the work (--drive: this terminal does it).",
+                       markup=False)  # fmt: skip
         while True:
             job = client.job(job_id)
             if drive and not job.done and client.now() >= (job.next_poll_at or client.now()):
+                _check_key(job, api_key, "Driving")
                 job = await client.advance(job)
             line = f"{job.status.value} {job.progress}% {job.raw_status or ''}".strip()
             if line != last:
-                err.print(line, markup=False)
+                info.print(line, markup=False)
                 last = line
             if job.done or (job.status is JobStatus.unknown and job.next_poll_at is None):
                 return job
+            if not drive and not warned and _unclaimed_for(job, client.now()) > NO_WORKER_AFTER_S:
+                warned = True
+                info.print(f"No worker has picked {job_id} up (it has been due for over {NO_WORKER_AFTER_S:g} s). "
+                           f"Start one in another terminal: `vidgate worker`, or stop this and run "
+                           f"`vidgate jobs watch {job_id} --drive`.", markup=False)  # fmt: skip
             if timeout is not None and time.monotonic() - started > timeout:
-                raise typer.Exit(4)
+                info.print(f"Stopped watching after {timeout:g} s: {job_id} is {job.status.value} "
+                           f"({job.progress}%) and goes on. Watch again with `vidgate jobs watch {job_id}`."
+                           + ("" if drive else " Is a `vidgate worker` running?"), markup=False)  # fmt: skip
+                _emit(job, as_json)
+                raise typer.Exit(int(Exit.provider_error))
             await asyncio.sleep(interval)
 
-    with reported(False):
-        job = _run(store, follow)
-        out.print(json.dumps(_summary(job), ensure_ascii=False))
+    with reported(as_json):
+        job_id = resolve_id(store_url(store, database_url), job_id)
+        job = _run(store_url(store, database_url), follow, api_key=api_key, job_id=job_id)
+        _emit(job, as_json)
         if job.status is not JobStatus.succeeded:
-            raise typer.Exit(3)
+            if not as_json:
+                for step in show_json(JobView(job))["next_steps"]:
+                    info.print(f"  {step}", markup=False)
+            raise typer.Exit(int(Exit.generation_failed))
 
 
 @jobs_app.command("download")
 def download(
-    job_id: str,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Where to put the video")] = None,
+    job_id: JobIdArg,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to put the video (default: the --out the job was created with, else ./<job id>.mp4)"
+        ),
+    ] = None,
     store: StoreOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
-    """Save a finished job's video: copied when a worker already saved it, downloaded otherwise."""
+    """Save a finished job's video: copied when it is already saved on this machine, downloaded otherwise."""
 
-    async def fetch(client: AsyncClient) -> str:
+    async def fetch(client: AsyncClient) -> Job:
         job = client.job(job_id)
+        if job.status is not JobStatus.succeeded:
+            raise RequestError(f"job {job_id} is {job.status.value}: there is no video to download"
+                               + ("" if job.status.terminal else f" yet (`vidgate jobs watch {job_id}`)"))  # fmt: skip
         video = job.video
         if video is not None and video.path and Path(video.path).exists():
-            if out_file is not None:
+            if out_file is not None and Path(out_file).absolute() != Path(video.path):
                 shutil.copyfile(video.path, out_file)
-            return str(out_file or video.path)
-        job = await client.download(job, out_file)
-        assert job.video is not None
-        return str(job.video.path)
+                info.print(f"copied from {video.path}", markup=False)
+                return job.model_copy(update={"assets": [
+                    a.model_copy(update={"path": str(Path(out_file).absolute())}) if a is video else a
+                    for a in job.assets]})  # fmt: skip
+            return job
+        if video is not None and video.path:
+            info.print(f"{video.path} is gone (moved or deleted): downloading it again", markup=False)
+        _check_key(job, api_key, "Downloading")
+        return await client.download(job, out_file)
 
-    with reported(False):
-        out.print(_run(store, fetch))
+    with reported(as_json):
+        job_id = resolve_id(store_url(store, database_url), job_id)
+        job = _run(store_url(store, database_url), fetch, api_key=api_key, job_id=job_id)
+        video = job.video
+        assert video is not None
+        if as_json:
+            sys.stdout.write(json.dumps({"ok": True, "path": video.path, "job": summary_json(job)}) + "\n")
+        else:
+            out.print(str(video.path), markup=False)
 
 
 @jobs_app.command("cancel")
-def cancel(job_id: str, store: StoreOpt = None) -> None:
+def cancel(
+    job_id: JobIdArg,
+    store: StoreOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
+) -> None:
     """Cancel at the provider where it can; otherwise stop tracking the job here (already-paid work is lost)."""
 
     async def stop(client: AsyncClient) -> Job:
         job = client.job(job_id)
         if job.status.terminal:
             raise RequestError(f"job {job_id} is already {job.status.value}; nothing to cancel")
+        if job.status is not JobStatus.pending:
+            _check_key(job, api_key, "Cancelling")
         return await client.cancel(job)
 
-    with reported(False):
-        out.print(json.dumps(_summary(_run(store, stop)), ensure_ascii=False))
+    with reported(as_json):
+        job_id = resolve_id(store_url(store, database_url), job_id)
+        _emit(_run(store_url(store, database_url), stop, api_key=api_key, job_id=job_id), as_json)
 
 
 @jobs_app.command("retry")
 def retry(
-    job_id: str,
+    job_id: JobIdArg,
     store: StoreOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: this may pay for the video again")] = False,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
-    """Your decision on a job: an ``unknown`` one is resubmitted; a failed/expired one becomes a new job."""
+    """Your decision on a job: an `unknown` one is resubmitted; a failed or expired one becomes a new job."""
 
     async def again(client: AsyncClient) -> Job:
         job = client.job(job_id)
@@ -196,7 +316,12 @@ def retry(
                 f"job {job_id} is {job.status.value}: retrying sends a new paid request to {job.provider}. "
                 "Check the provider's console first, then run again with --yes."
             )
+        _check_key(job, api_key, "Retrying")
         return await client.retry(job)
 
-    with reported(False):
-        out.print(json.dumps(_summary(_run(store, again)), ensure_ascii=False))
+    with reported(as_json):
+        job_id = resolve_id(store_url(store, database_url), job_id)
+        job = _run(store_url(store, database_url), again, api_key=api_key, job_id=job_id)
+        _emit(job, as_json)
+        if not as_json and job.id != job_id:
+            info.print(f"new job {job.id}; follow it with `vidgate jobs watch {job.id}`", markup=False)

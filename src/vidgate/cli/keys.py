@@ -9,23 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from vidgate.cli._common import err, out, reported
+from vidgate.cli._common import JsonOpt, OldStoreOpt, StoreOpt, err, out, reported, store_url
 from vidgate.store import open_store
 
 keys_app = typer.Typer(help="Gateway API keys: create, list, revoke.", no_args_is_help=True)
-
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        "--store",
-        envvar="VIDGATE_DATABASE_URL",
-        help="The gateway's database: SQLite path or postgresql:// URL (default $VIDGATE_HOME/vidgate.db)",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")]
 
 
 def _row(record: Any) -> dict[str, Any]:
@@ -55,8 +45,9 @@ def create(
             help="The gateway's TOML: its allow_hosts apply to --webhook-url and its database_url is the default",
         ),
     ] = None,
-    database_url: DbOpt = None,
+    store: StoreOpt = None,
     as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
     """Create a key and print it once (it cannot be shown again)."""
     from vidgate.net.ssrf import FetchFailed, FetchPolicy, FetchRefused
@@ -67,6 +58,7 @@ def create(
 
     with reported(as_json):
         settings = load_config(config).server
+        database_url = store_url(store, database_url)
         if database_url is None and config is not None:
             database_url = settings.database_url
         if rate_limit is not None and rate_limit < 1:
@@ -80,9 +72,9 @@ def create(
                 raise typer.BadParameter(f"--webhook-url is refused: {exc.reason}") from None
             except FetchFailed as exc:
                 raise typer.BadParameter(f"--webhook-url cannot be used: {exc.reason}") from None
-        with open_store(database_url) as store:
+        with open_store(database_url) as jobs:
             made = create_key(
-                gateway_data(store), name, rate_limit_per_min=rate_limit, budget_usd=budget, webhook_url=webhook_url
+                gateway_data(jobs), name, rate_limit_per_min=rate_limit, budget_usd=budget, webhook_url=webhook_url
             )
         if as_json:
             sys.stdout.write(json.dumps({**_row(made.record), "key": made.token}) + "\n")
@@ -95,12 +87,12 @@ def create(
 
 
 @keys_app.command("list")
-def list_keys(database_url: DbOpt = None, as_json: JsonOpt = False) -> None:
+def list_keys(store: StoreOpt = None, as_json: JsonOpt = False, database_url: OldStoreOpt = None) -> None:
     """Every key (id, name, limits, spend, revoked); never the keys themselves."""
     from vidgate.store.gateway import gateway_data
 
-    with reported(as_json), open_store(database_url) as store:
-        rows = [_row(k) for k in gateway_data(store).list_keys()]
+    with reported(as_json), open_store(store_url(store, database_url)) as jobs:
+        rows = [_row(k) for k in gateway_data(jobs).list_keys()]
         if as_json:
             sys.stdout.write(json.dumps(rows) + "\n")
             return
@@ -109,14 +101,14 @@ def list_keys(database_url: DbOpt = None, as_json: JsonOpt = False) -> None:
             table.add_column(col, overflow="fold")
         for r in rows:
             table.add_row(
-                r["id"],
-                r["name"],
+                escape(r["id"]),
+                escape(r["name"]),
                 r["created_at"][:19],
                 "revoked" if r["revoked_at"] else "active",
                 str(r["rate_limit_per_min"] or ""),
                 "" if r["budget_usd"] is None else f"${r['budget_usd']:g}",
                 f"${r['spent_usd']:g}",
-                r["webhook_url"] or "",
+                escape(r["webhook_url"] or ""),
             )
         out.print(table)
 
@@ -124,22 +116,23 @@ def list_keys(database_url: DbOpt = None, as_json: JsonOpt = False) -> None:
 @keys_app.command("revoke")
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (from `vidgate keys list`)")],
-    database_url: DbOpt = None,
+    store: StoreOpt = None,
     as_json: JsonOpt = False,
+    database_url: OldStoreOpt = None,
 ) -> None:
     """Revoke a key at once, on every gateway replica sharing the database."""
     from vidgate.server.tenants import key_id_of
     from vidgate.store.gateway import gateway_data
     from vidgate.types import utcnow
 
-    with reported(as_json), open_store(database_url) as store:
-        data = gateway_data(store)
+    with reported(as_json), open_store(store_url(store, database_url)) as jobs:
+        data = gateway_data(jobs)
         key_id = key_id_of(key_id) or key_id  # a whole key works too
         if data.get_key(key_id) is None:
-            err.print(f"No key with id {key_id!r}; `vidgate keys list` shows them.")
+            err.print(f"No key with id {key_id!r}; `vidgate keys list` shows them.", markup=False)
             raise typer.Exit(2)
         done = data.revoke_key(key_id, utcnow())
         if as_json:
             sys.stdout.write(json.dumps({"id": key_id, "revoked": True, "already": not done}) + "\n")
         else:
-            err.print(f"Key {key_id} {'revoked' if done else 'was already revoked'}.")
+            err.print(f"Key {key_id} {'revoked' if done else 'was already revoked'}.", markup=False)

@@ -1,5 +1,5 @@
 """``vidgate serve``: the HTTP gateway. One process does everything on SQLite by default; with
-``--database-url postgresql://...`` and ``--no-worker`` any number of replicas share the database while
+``--store postgresql://...`` and ``--no-worker`` any number of replicas share the database while
 ``vidgate worker --config ...`` processes run the jobs."""
 
 from __future__ import annotations
@@ -11,20 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from vidgate.cli._common import err, reported
+from vidgate.cli._common import OldStoreOpt, StoreOpt, emulator_time_scale, err, reported, store_url
 from vidgate.extras import require
-
-EMULATOR_TIME_SCALE = 0.05
 
 
 def serve(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Gateway TOML (routes, limits, prices)")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on", min=0, max=65535)] = 8080,
-    database_url: Annotated[
-        str | None,
-        typer.Option("--database-url", envvar="VIDGATE_DATABASE_URL", help="SQLite path or postgresql:// URL"),
-    ] = None,
+    store: StoreOpt = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no jobs here (`vidgate worker` does)")] = False,
     worker_concurrency: Annotated[int | None, typer.Option(help="Jobs the embedded worker runs at once")] = None,
     downloads: Annotated[Path | None, typer.Option(help="Where finished videos are kept")] = None,
@@ -39,6 +34,15 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VIDGATE_STORAGE",
+            help="Result storage: s3://BUCKET/PREFIX (S3-compatible; AWS_ENDPOINT_URL, AWS_REGION, "
+            "AWS_ACCESS_KEY_ID...): /content redirects to presigned URLs (default: --downloads)",
+        ),
+    ] = None,
+    database_url: OldStoreOpt = None,
 ) -> None:
     """Run the gateway: OpenAI-compatible /v1/videos, relay-compatible /v2, /v1/models, SSE, /metrics."""
     with reported(False), contextlib.ExitStack() as stack:
@@ -49,10 +53,11 @@ def serve(
         from vidgate.server.logs import setup_logging
 
         cfg = load_config(config).with_server(
-            database_url=database_url,
+            database_url=store_url(store, database_url),
             worker=False if no_worker else None,
             worker_concurrency=worker_concurrency,
             downloads_dir=str(downloads) if downloads else None,
+            storage=storage,
             auth=False if no_auth else None,
             time_scale=time_scale,
             public_url=public_url,
@@ -61,10 +66,11 @@ def serve(
         if emulator:
             from vidgate.emulator import EmulatorConfig, EmulatorServer
 
-            emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=EMULATOR_TIME_SCALE)))
+            scale = emulator_time_scale()
+            emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=scale, real_sizes=True)))
             client_options = {"base_url": emu.url, "api_key": emu.api_key}
-            cfg = cfg.with_server(time_scale=EMULATOR_TIME_SCALE)
-            err.print(f"Jobs go to the built-in emulator at {emu.url} (offline; 20x faster)")
+            cfg = cfg.with_server(time_scale=scale)
+            err.print(f"Jobs go to the built-in emulator at {emu.url} (offline; {1 / scale:g}x faster)")
         route_keys = [os.environ.get(r.api_key_env, "") for r in cfg.routes if r.api_key_env]
         setup_logging(log_level, secrets=[*route_keys, os.environ.get(cfg.server.secret_env, "")])
         gateway = Gateway(cfg, client_options=client_options)

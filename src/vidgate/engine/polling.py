@@ -18,7 +18,10 @@ fetch, so polling is only the safety net for a lost callback: no early check, th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from vidgate.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,25 @@ def next_delay(
 def expected_latency(typical_s: float, adjustments: list[tuple[bool, float]]) -> float:
     """The catalog's typical latency plus every adjustment whose condition holds."""
     return typical_s + sum(add for applies, add in adjustments if applies)
+
+
+TIME_SCALE_ENV = "VIDGATE_POLL_TIME_SCALE"
+
+
+def policy_from_env(env: Mapping[str, str], policy: PollPolicy = DEFAULT_POLICY) -> PollPolicy:
+    """``policy``, on the time scale ``VIDGATE_POLL_TIME_SCALE`` names when the caller chose none: set by people
+    pointing the library at ``vidgate emulate``, whose jobs take seconds where the real provider's take minutes
+    (``0.05``: poll 20 times sooner). An explicit ``poll_policy`` always wins."""
+    raw = env.get(TIME_SCALE_ENV, "").strip()
+    if not raw or policy != DEFAULT_POLICY:
+        return policy
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = -1.0
+    if not (0 < scale <= 1000):  # (NaN fails this too)
+        raise ConfigurationError(
+            f"{TIME_SCALE_ENV}={raw!r} is not a usable time scale: give a number above 0, e.g. 0.05 for "
+            f"`vidgate emulate` (polls 20x sooner), or unset it for real providers."
+        )
+    return replace(policy, time_scale=scale)

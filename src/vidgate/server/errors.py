@@ -26,7 +26,7 @@ from vidgate.errors import (
     ValidationError,
     VidgateError,
 )
-from vidgate.problems import field_path, show_value
+from vidgate.problems import Surface, field_path, show_value
 from vidgate.server.middleware import BodyTooLarge, too_large
 from vidgate.server.responses import JSONResponse
 from vidgate.store.errors import JobNotFoundError
@@ -79,16 +79,26 @@ def _field(name: str, names: dict[str, str]) -> str:
     return mapped + (f".{tail}" if tail else "") + (f"[{rest}" if rest else "")
 
 
+def http_surface(names: dict[str, str]) -> Surface:
+    """Suggestions in this API's own field names (``"seconds": "10"`` on /v1), never the CLI's flags."""
+    return Surface("http", names=tuple(names.items()), string_fields=frozenset({"seconds"}) & set(names.values()))
+
+
 def from_vidgate(exc: VidgateError, names: dict[str, str] | None = None) -> APIError:
     """The API error for a vidgate exception raised while handling a request."""
     names = OPENAI_FIELDS if names is None else names
     if isinstance(exc, ValidationError):
+        surface = http_surface(names)
         problems = [
-            {"param": _field(p.field, names), "message": p.explain(), "allowed": p.allowed or None}
+            {"param": _field(p.field, names), "message": p.explain(surface), "allowed": p.allowed or None}
             for p in exc.problems
         ]
         return APIError(
-            400, str(exc), param=problems[0]["param"] if problems else None, code="invalid_value", problems=problems
+            400,
+            exc.render(surface),
+            param=problems[0]["param"] if problems else None,
+            code="invalid_value",
+            problems=problems,
         )
     if isinstance(exc, UnknownModelError):
         return APIError(400, str(exc), param="model", code="model_not_found")

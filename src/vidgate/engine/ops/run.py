@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from vidgate.engine.budget import take_budget
 from vidgate.engine.core import Core, transform_for
-from vidgate.engine.download import ByteProgress, DownloadExpired, Expect, describe_asset
+from vidgate.engine.download import ByteProgress, DownloadExpired, Expect, describe_asset, sniff_image, sniff_video
 from vidgate.engine.download import download as fetch_file
 from vidgate.engine.ops.submit import ProgressCallback, prepare, resend, send
 from vidgate.engine.plans import download_target, file_facts
@@ -25,6 +26,7 @@ from vidgate.errors import (
 from vidgate.net.steps import Steps, offload, sleep
 from vidgate.problems import Problem
 from vidgate.providers import get_dialect
+from vidgate.storage import RangeFile
 from vidgate.types import Job, JobStatus, VideoRequest
 
 TRANSIENT = (RateLimitError, ProviderServerError, TransportError)
@@ -79,7 +81,7 @@ def status(core: Core, job: Job) -> Steps[Job]:
         return job
     spec = core.spec_of(job)
     conn = core.connection_for(job)
-    yield from sleep(core.budgets.reserve(job.provider))
+    yield from take_budget(core.budgets, job.provider)
     started, outcome = core.clock(), "ok"
     try:
         update = yield from get_dialect(spec.dialect).status(job.provider_task_id, spec, conn)
@@ -172,11 +174,24 @@ def _save(
 ) -> Steps[Job]:
     asset, request, spec = download_target(core, job, variant)
     expect: Expect = "video" if asset.kind == "video" else "image"
-    path = core.out_path(job, out, asset)
+    kept = core.stored_key(asset)
+    if out is not None and kept is not None:  # a copy of a result the object store keeps: from there, not the
+        sha, _ = yield from offload(kept[0].copy_to, kept[1], Path(out))  # provider (whose URL may have expired)
+        if asset.sha256 is not None and sha != asset.sha256:
+            raise DownloadError(f"the stored {variant} of {job.id} has sha256 {sha}, not {asset.sha256}")
+        return job  # the record keeps pointing at the store (retention deletes it there)
+    target = core.object_target(job, out, asset)
+    path = core.out_path(job, out, asset) if target is None else None
+    writer = None
+    if target is not None:  # straight into the object store, under the job's own key
+        storage, key = target
+        sniff, what = (sniff_video, "a video") if expect == "video" else (sniff_image, "an image")
+        writer = storage.writer(key, sniff, what)
     core.download_started(job, asset)
     started, outcome = core.clock(), "ok"
     try:
-        got = yield from fetch_file(request, path, spec.provider, on_bytes, expect, transform_for(spec, asset))
+        got = yield from fetch_file(request, path, spec.provider, on_bytes, expect, transform_for(spec, asset),
+                                    writer, target and target[0].location(target[1]))  # fmt: skip
     except Exception as exc:
         outcome = exc.__class__.__name__
         raise
@@ -184,7 +199,8 @@ def _save(
         core.observe("download", job.provider, started, outcome)
     if expect == "image":
         return core.downloaded(job, asset, file_facts(asset, got))
-    described = yield from offload(describe_asset, asset, got, job.request, core.expected_duration(job))
+    source = RangeFile(target[0], target[1], got.size) if target is not None else None
+    described = yield from offload(describe_asset, asset, got, job.request, core.expected_duration(job), source)
     return core.downloaded(job, asset, described)
 
 
@@ -216,6 +232,8 @@ def generate(
     if out is not None:
         check_output(out)
     sub = yield from prepare(core, prompt, request, fields, fit=fit, idempotency_key=idempotency_key)
+    if out is not None:  # recorded, so a resumed download (another process, after a crash) saves there too
+        sub.job_fields["out"] = str(Path(out).absolute())
     job = yield from send(core, sub, on_progress=on_progress, resubmit_if_unknown=resubmit_if_unknown)
     if on_progress:
         on_progress(job)
