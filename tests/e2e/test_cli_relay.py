@@ -61,7 +61,8 @@ def test_generate_with_the_built_in_emulator_flag(tmp_path: Path) -> None:
                                                           if not k.startswith("VIDGATE_")},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "Saved" in result.stdout and "probed: 8 s, 144x256, h264" in result.stdout
+    # the built-in emulator serves real sizes: the relay's Veo is 720p (emulator/facts.py relay_veo_resolution)
+    assert "Saved" in result.stdout and "probed: 8 s, 720x1280, h264" in result.stdout
     assert probe_video(out).duration == pytest.approx(8, abs=0.2)
 
 

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from vidgate.emulator.fault_plan import FaultPlan
 from vidgate.emulator.faults import CONTROL_PREFIX, plain_template
-from vidgate.emulator.files import job_digest
+from vidgate.emulator.files import job_digest, job_shape, provider_video
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 
@@ -71,6 +71,8 @@ def job_truth(state: EmulatorState, job: EmuJob, hashes: bool = True) -> dict[st
         "file_id": job.file_id,
         "size": None,
         "sha256": None,
+        # the video as the provider would return it, and as this emulator serves it (small unless real_sizes)
+        "video": {"provider": provider_video(job), "served": job_shape(state, job)._asdict()},
     }
     if hashes and not failed and not cancelled:
         entry["size"], entry["sha256"] = job_digest(state, job)

@@ -308,3 +308,46 @@ ZHIPU_LATENCY_S = 120.0
 
 def sora_latency(model: str) -> float:
     return SORA_LATENCY_S["sora-2-pro" if model.startswith("sora-2-pro") else "sora-2"]
+
+
+# ---------------------------------------------------------------- what the finished videos look like
+
+# Frame rates, audio and output sizes the emulator renders (emulator/render.py), per family.
+# fps: Veo "24 fps fixed for all" (CORE §2.3; fps is a Vertex-only parameter). Omni: gemini-omni-flash-preview
+# "24 fps" (G2026 §2, CL 06-30), assumed for 1.1/1.2 too [choice]. Sora: no source states a frame rate (CORE
+# §1.2 lists no fps field) — 30 fps is the emulator's choice [unconfirmed]. CogVideoX: the request's fps,
+# default 30 (CORE §3.2). Vidu: none stated — 24 [choice].
+VEO_FPS = 24
+OMNI_FPS = 24
+SORA_FPS = 30
+ZHIPU_FPS = 30
+VIDU_FPS = 24
+# Audio: Sora "clips with audio" (CORE §1.2, OAI-GUIDE Overview); Veo 3/3.1 "natively generates audio … always
+# on", Veo 2 silent (CORE §2.3); Omni "always produces native audio" (G2026 §2, OMNI-DOC); Vertex: the request's
+# generateAudio (G2026 §1 parameters; absent read as on for Veo 3.x [choice]); Zhipu: with_audio, default
+# false (CORE §3.2).
+SORA_AUDIO = True
+OMNI_AUDIO = True
+
+
+def veo_audio(model: str) -> bool:
+    """Veo 3 and 3.1 (any host, any spelling: veo3, veo3.1-fast, veo-3.1-generate-001) make sound; Veo 2 not."""
+    return not model.replace("-", "").startswith("veo2")
+
+
+def sora_size(aspect_ratio: str, hd: bool, duration: float) -> str:
+    """The relay's /v2 sora output: 720p (SEED '/v1/videos' size: 1280x720 / 720x1280 '720p'); ``hd`` on
+    sora-2-pro gives the 1792x1024-class size SEED lists as sora-2-pro's '1080p' [inference: the /v2 page
+    says only 'hd'], except at 25 s where 'HD 不起作用' (RELAY §2.2)."""
+    portrait = aspect_ratio == "9:16"
+    if hd and duration != 25:
+        return "1024x1792" if portrait else "1792x1024"
+    return "720x1280" if portrait else "1280x720"
+
+
+def relay_veo_resolution(model: str, upsample: bool) -> str:
+    """Relay Veo ids: ``*-4k`` are 4K (RELAY §4.1 fast-token list: veo3.1-4k, veo3.1-pro-4k); otherwise 720p,
+    1080p with ``enable_upsample`` ('返回 1080p 视频', RELAY §4.1)."""
+    if model.endswith("-4k"):
+        return "4k"
+    return "1080p" if upsample else "720p"

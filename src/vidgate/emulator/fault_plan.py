@@ -11,6 +11,7 @@ A plan is JSON (``vidgate emulate --faults plan.json``, ``EmulatorConfig(faults=
        {"endpoint": "POST *", "kind": "accept_then_drop", "body_contains": "DROP_ME"}],
      "url_ttl_s": 30,
      "late_failure": {"trigger": "FAIL_LATE", "probability": 0.1},
+     "wrong_video": {"trigger": "WRONG_VIDEO", "duration_s": 3},
      "video_size": 1073741824}
 
 Rules are tried in order and the first that fires handles the request. ``endpoint`` is ``"*"``,
@@ -32,7 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FaultKind = Literal[
     "error", "delay", "stall", "reset", "truncate", "drop", "accept_then_drop", "accept_then_error"
 ]  # fmt: skip
-Shape = Literal["auto", "openai", "google", "zhipu", "replicate", "openrouter", "fal", "kling", "text"]
+Shape = Literal[
+    "auto", "openai", "google", "zhipu", "replicate", "openrouter", "fal", "kling", "runway", "luma",
+    "dashscope", "minimax", "text"
+]  # fmt: skip
 
 KIND_HELP = {
     "error": "answer `status` (429/5xx...) in the dialect's error shape without reaching the handler",
@@ -84,6 +88,20 @@ class LateFailure(BaseModel):
         return self
 
 
+class WrongVideo(BaseModel):
+    """Jobs that succeed with a video unlike the request (another duration and frame size), so a client's
+    check of the file against the request (probe mismatch) can be tested."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str | None = Field("WRONG_VIDEO", description="a create body containing this (any case) gets it")
+    probability: float = Field(0.0, ge=0, le=1, description="chance (seeded by the request) any job gets it")
+    duration_s: float | None = Field(None, gt=0, description="seconds served instead; default: half the asked")
+    size: str | None = Field(
+        None, pattern=r"^[1-9][0-9]*x[1-9][0-9]*$", description="WxH served instead; default: the asked turned 90°"
+    )
+
+
 class FaultPlan(BaseModel):
     """Everything the emulator should break. An empty plan (the default) breaks nothing."""
 
@@ -96,6 +114,7 @@ class FaultPlan(BaseModel):
     )
     url_expired_status: Literal[403, 404, 410] = Field(403, description="what an expired file URL answers")
     late_failure: LateFailure | None = None
+    wrong_video: WrongVideo | None = None
     video_size: int | None = Field(
         None, ge=0, description="pad every served video to this many bytes (a trailing MP4 'free' box)"
     )

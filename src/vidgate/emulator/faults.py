@@ -3,7 +3,7 @@
 ``FaultBook`` holds the active plan and its counters (thread-safe; the server's event loop and a test thread
 may both touch it). ``faults_asgi.EmulatorApp`` asks it about every request except ``/_emulator/*`` and
 carries the fault out on the wire, for every dialect the app serves, including ones added later. Job-level
-faults (late failures) are decided here too, when a dialect records a job (``EmulatorState.add``).
+faults (late failures, wrong videos) are decided here too, when a dialect records a job (``EmulatorState.add``).
 
 Decisions are deterministic: the coin for the k-th request matching rule i is ``sha256(seed:i:k)``, and the
 late-failure coin of a job is ``sha256(seed:late:<request fingerprint>)``.
@@ -146,6 +146,16 @@ class FaultBook:
             return None
         span = late.max_progress - late.min_progress
         return late.min_progress + span * coin(plan.seed, "late-at", fingerprint)
+
+    def wrong_video(self, fingerprint: str, body_text: str) -> bool:
+        """Does this new job get a video unlike its request (``FaultPlan.wrong_video``)?"""
+        plan = self.plan
+        wrong = plan.wrong_video
+        if wrong is None:
+            return False
+        if wrong.trigger and wrong.trigger.lower() in body_text.lower():
+            return True
+        return wrong.probability > 0 and coin(plan.seed, "wrong", fingerprint) < wrong.probability
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

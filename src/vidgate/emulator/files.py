@@ -4,7 +4,8 @@ Layout of a job's file::
 
     [ real H.264 MP4 from render.py ][ top-level 'free' box: b"vidgate-emulator task_id=... " + zero padding ]
 
-The MP4 depends only on duration and frame size (so renders are shared and cached); the trailing ``free``
+The MP4 depends only on the job's shape (``job_shape``: duration, frame size, frame rate, audio and the prompt's
+first words, so renders are shared and cached); the trailing ``free``
 box carries the job's identity, which makes every job's bytes — and sha256 — distinct at no encoding cost.
 MP4 readers skip ``free`` boxes, so the file stays valid. ``FaultPlan.video_size`` pads the box with zeros
 up to any size (a 64-bit box size beyond 4 GiB): a 1 GiB file is streamed in 1 MiB chunks and never held
@@ -19,13 +20,22 @@ import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from vidgate.emulator.render import frame_size, render_mp4
+from vidgate.emulator.render import (
+    SMALL_FPS,
+    OutputVideo,
+    first_words,
+    output_size,
+    render_mp4,
+    render_thumbnail,
+    small_size,
+)
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 CHUNK = 1 << 20
@@ -84,28 +94,86 @@ def job_tag(job: EmuJob) -> bytes:
     return f"vidgate-emulator task_id={job.task_id} dialect={job.dialect} model={job.model}".encode()
 
 
+class VideoShape(NamedTuple):
+    """Everything the rendered MP4 depends on (and is cached by)."""
+
+    duration_s: float
+    width: int
+    height: int
+    fps: int
+    audio: bool
+    text: str
+
+
+def job_prompt(job: EmuJob) -> str:
+    """The prompt drawn on the frames: ``meta["prompt"]`` if the dialect put it there, else the body's
+    ``prompt``, ``input.prompt`` (Replicate) or ``instances[0].prompt`` (Veo)."""
+    candidates: list[Any] = [job.meta.get("prompt"), job.body.get("prompt")]
+    inputs = job.body.get("input")
+    if isinstance(inputs, dict):
+        candidates.append(inputs.get("prompt"))
+    instances = job.body.get("instances")
+    if isinstance(instances, list) and instances and isinstance(instances[0], dict):
+        candidates.append(instances[0].get("prompt"))
+    return next((c for c in candidates if isinstance(c, str) and c.strip()), "")
+
+
+def provider_video(job: EmuJob) -> dict[str, Any]:
+    """Frame size, frame rate and audio of the video the provider would return for ``job``'s request."""
+    out = job.output or OutputVideo(*output_size(job.aspect_ratio))
+    return {"width": out.width, "height": out.height, "fps": out.fps, "audio": out.audio}
+
+
+def job_shape(state: EmulatorState | None, job: EmuJob) -> VideoShape:
+    """The served video's shape: what the dialect set on the job (``job.output``; else its aspect ratio at
+    720p, 24 fps, silent), changed by the ``wrong_video`` fault, scaled down (144 px short side, 8 fps)
+    unless ``config.real_sizes``.
+    Without a state (a job no ``EmulatorState`` recorded): small."""
+    out = job.output or OutputVideo(*output_size(job.aspect_ratio))
+    width, height, duration = out.width, out.height, job.duration
+    wrong = job.wrong_video
+    if wrong is not None:
+        duration = wrong.duration_s or max(1.0, round(duration / 2))
+        if wrong.size:
+            w, _, h = wrong.size.partition("x")
+            width, height = int(w), int(h)
+        elif width != height:
+            width, height = height, width
+        else:  # a square turned is still square: halve its height
+            height = max(2, height // 4 * 2)
+    fps = out.fps
+    if state is None or not state.config.real_sizes:
+        width, height = small_size(width, height)
+        fps = min(fps, SMALL_FPS)
+    return VideoShape(duration, width, height, fps, out.audio, first_words(job_prompt(job)))
+
+
+def shape_mp4(shape: VideoShape) -> bytes:
+    return render_mp4(
+        shape.duration_s, shape.width, shape.height, shape.fps, audio=shape.audio, text=shape.text or "vidgate"
+    )
+
+
 def job_file(state: EmulatorState, job: EmuJob) -> VideoFile:
     """The exact bytes served for ``job`` (the same on every request, distinct from every other job)."""
-    mp4 = render_mp4(job.duration, *frame_size(job.aspect_ratio))
-    return VideoFile.build(mp4, job_tag(job), state.faults.plan.video_size)
+    return VideoFile.build(shape_mp4(job_shape(state, job)), job_tag(job), state.faults.plan.video_size)
 
 
 def job_bytes(job: EmuJob) -> bytes:
     """The job's video without padding, in memory: for inline (base64) answers and small byte downloads.
     Equal to what ``/_emulator/truth`` hashes unless ``FaultPlan.video_size`` pads the served files."""
-    return VideoFile.build(render_mp4(job.duration, *frame_size(job.aspect_ratio)), job_tag(job)).head
+    return VideoFile.build(shape_mp4(job_shape(job.owner, job)), job_tag(job)).head
 
 
 @lru_cache(maxsize=4096)
-def _digest(duration: float, aspect: str | None, tag: bytes, size: int | None) -> tuple[int, str]:
-    mp4 = render_mp4(duration, *frame_size(aspect))
-    vf = VideoFile.build(mp4, tag, size)
+def _digest(shape: VideoShape, tag: bytes, size: int | None) -> tuple[int, str]:
+    vf = VideoFile.build(shape_mp4(shape), tag, size)
     return vf.size, vf.sha256()
 
 
 def job_digest(state: EmulatorState, job: EmuJob) -> tuple[int, str]:
     """Size and sha256 of ``job_file(state, job)`` (cached)."""
-    return _digest(job.duration, job.aspect_ratio, job_tag(job), state.faults.plan.video_size)
+    return _digest(job_shape(state, job), job_tag(job), state.faults.plan.video_size)
 
 
 def etag(job: EmuJob, vf: VideoFile) -> str:
@@ -162,4 +230,14 @@ def routes(state: EmulatorState) -> list[Route]:
             return PlainTextResponse("not found\n", status_code=404)
         return await job_video_response(request, state, job)
 
-    return [Route("/cdn/{token}.mp4", cdn, methods=["GET"])]
+    async def cover(request: Request) -> Response:
+        """A still of the video's first frame at its size (the relay chat answer's ``![cover](….webp)``)."""
+        state.count("GET /cdn/{file}.webp")
+        job = state.files.get(request.path_params["token"])
+        if job is None or state.phase(job)[0] != "done" or job.fail_reason:
+            return PlainTextResponse("not found\n", status_code=404)
+        shape = job_shape(state, job)
+        still = await run_in_threadpool(render_thumbnail, shape.width, shape.height, shape.text or "cover")
+        return Response(still, media_type="image/webp")
+
+    return [Route("/cdn/{token}.mp4", cdn, methods=["GET"]), Route("/cdn/{token}.webp", cover, methods=["GET"])]

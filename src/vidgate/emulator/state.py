@@ -9,12 +9,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from vidgate.emulator.fault_plan import FaultPlan
+from vidgate.emulator.fault_plan import FaultPlan, WrongVideo
 from vidgate.emulator.faults import FaultBook, request_fingerprint
 from vidgate.emulator.file_tokens import FileIndex
+from vidgate.emulator.render import OutputVideo
 
 DEFAULT_KEY = "emulator-key"
 POLICY_FAIL_REASON = "输入的提示词或视频的输出内容违反了OpenAI的相关服务政策，请调整提示词后进行重试"
@@ -46,6 +48,11 @@ class EmulatorConfig:
     # (change at runtime with POST /_emulator/models)
     models_hidden: set[str] = field(default_factory=set)
     models_extra: list[str] = field(default_factory=list)
+    # Videos at the provider's real frame size and frame rate (1280x720, 1920x1080, 4k...) or, by default,
+    # scaled down to a 144-pixel short side at 8 fps with the same aspect ratio, duration and audio: tests stay
+    # fast (a render per distinct prompt costs ~10-20 ms instead of ~0.5 s at 720p).
+    # `vidgate emulate` and the built-in --emulator serve real sizes unless told --small.
+    real_sizes: bool = False
 
 
 @dataclass
@@ -65,6 +72,11 @@ class EmuJob:
     fail_at: float = 1.0  # running fraction at which a failing job reports its failure (late failures: 0.9+)
     fingerprint: str = ""  # the create request's identity (set by EmulatorState.add; counted in state.creates)
     minter: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    # The finished video's frame size, frame rate and audio, as the provider would return them for this
+    # request (the dialect's own facts); None: ``aspect_ratio`` at 720p, 24 fps, silent (files.job_shape).
+    output: OutputVideo | None = None
+    wrong_video: WrongVideo | None = None  # the wrong_video fault that hit this job (kept if the plan changes)
+    owner: EmulatorState | None = field(default=None, repr=False, compare=False)  # set by EmulatorState.add
 
     @property
     def file_token(self) -> str:
@@ -86,6 +98,8 @@ class EmulatorState:
         self.creates: Counter[str] = Counter()  # accepted creates per request fingerprint (money safety)
         self._lock = threading.Lock()
         self._spread = random.Random(config.latency_seed)
+        self._renderer: ThreadPoolExecutor | None = None  # one thread pre-rendering real-size videos
+        self.prerender: Callable[[EmuJob], object] | None = None  # files.job_bytes, set by create_app
 
     def count(self, endpoint: str) -> None:
         with self._lock:
@@ -101,16 +115,27 @@ class EmulatorState:
             job.queue_s *= factor
             job.render_s *= factor
         job.minter = self.files.mint
+        job.owner = self
         fail_at = self.faults.late_fail_at(job.fingerprint, json.dumps(job.body, ensure_ascii=False, default=str))
         late = self.faults.plan.late_failure
         if fail_at is not None and late is not None and job.fail_reason is None:
             job.fail_reason = late.reason or POLICY_FAIL_REASON
             job.fail_at = fail_at
             self.faults.record("late_failure")
+        if self.faults.wrong_video(job.fingerprint, json.dumps(job.body, ensure_ascii=False, default=str)):
+            job.wrong_video = self.faults.plan.wrong_video
+            self.faults.record("wrong_video")
         with self._lock:
             self.jobs[job.task_id] = job
             self.files[job.file_id] = job
             self.creates[job.fingerprint] += 1
+        if self.config.real_sizes and job.fail_reason is None and self.prerender is not None:
+            # render a real-size video while the job is queued (0.4 s at 720p, seconds at 4k), so neither the
+            # download nor an inline (base64) status answer waits for it; renders are cached per shape
+            with self._lock:
+                if self._renderer is None:
+                    self._renderer = ThreadPoolExecutor(1, thread_name_prefix="emulator-render")
+                self._renderer.submit(self.prerender, job)
         return job
 
     def timing(self, typical_latency_s: float) -> tuple[float, float]:

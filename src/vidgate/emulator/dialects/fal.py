@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from vidgate.emulator.callbacks import when_final
 from vidgate.emulator.dialects._common import EmuHTTPError
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,15 @@ class FalError(EmuHTTPError):
             body["error_type"] = self.error_type
             headers["X-Fal-Error-Type"] = self.error_type
         return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def output_video(app: App, body: dict[str, Any]) -> OutputVideo:
+    """The app's video: ``aspect_ratio`` (16:9 when absent or ``auto``) at ``resolution`` (default 720p: the
+    reference names no default [choice]), 24 fps [choice], sound when ``generate_audio`` is taken and not
+    false (the fal Kling/Veo pages price audio on, providers-2026.md §2 [choice: default on])."""
+    aspect = str(body.get("aspect_ratio") or "16:9")
+    size = output_size("16:9" if aspect == "auto" else aspect, str(body.get("resolution") or "720p"))
+    return OutputVideo(*size, fps=24, audio="generate_audio" in app.extra and body.get("generate_audio") is not False)
 
 
 def missing(field: str) -> dict[str, Any]:
@@ -224,6 +234,7 @@ def routes(state: EmulatorState) -> list[Route]:
             queue_s=queue_s,
             render_s=render_s,
             meta={"root": root, "headers": {k: v for k, v in request.headers.items() if k.startswith("x-fal-")}},
+            output=output_video(app, body),
         )  # fmt: skip
         state.add(job)
         base = str(request.base_url)

@@ -32,7 +32,8 @@ from vidgate.emulator.dialects._google import (
     unknown_fields,
     video_b64,
 )
-from vidgate.emulator.facts import OMNI_MODELS, EmuModel
+from vidgate.emulator.facts import OMNI_AUDIO, OMNI_FPS, OMNI_MODELS, EmuModel
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "google-interactions"
@@ -310,7 +311,13 @@ def routes(state: EmulatorState) -> list[Route]:
             fail_reason=fail,
             queue_s=queue_s,
             render_s=render_s,
-            meta={"delivery": fmt.get("delivery", "inline"), "store": body.get("store", True)},
+            meta={"delivery": fmt.get("delivery", "inline"), "store": body.get("store", True), "prompt": prompt},
+            # response_format.resolution, default 720p (G2026 §2: 1.1 '720p(default)'), 24 fps, always sound
+            output=OutputVideo(
+                *output_size(fmt.get("aspect_ratio") or "16:9", fmt.get("resolution", "720p")),
+                fps=OMNI_FPS,
+                audio=OMNI_AUDIO,
+            ),
         )
         state.add(job)
         if not body.get("background"):  # synchronous: hold the request until the video exists

@@ -25,7 +25,8 @@ from vidgate.emulator.dialects._google import (
     require_api_key,
     unknown_fields,
 )
-from vidgate.emulator.facts import LEGACY_MODELS, EmuModel
+from vidgate.emulator.facts import LEGACY_MODELS, VEO_FPS, EmuModel, veo_audio
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "google-veo-legacy"
@@ -159,6 +160,12 @@ def routes(state: EmulatorState) -> list[Route]:
                 fail_reason=fail,
                 queue_s=queue_s,
                 render_s=render_s,
+                # CORE §2.3: resolution default 720p (Veo 2: 720p fixed), 24 fps, sound on Veo 3/3.1 only
+                output=OutputVideo(
+                    *output_size(params.get("aspectRatio", "16:9"), params.get("resolution", "720p")),
+                    fps=VEO_FPS,
+                    audio=veo_audio(model),
+                ),
                 meta={"samples": params.get("sampleCount", 1)},
             )
         )

@@ -28,8 +28,9 @@ from vidgate.emulator.dialects._google import (
     unknown_fields,
     video_b64,
 )
-from vidgate.emulator.facts import VERTEX_MODELS, EmuModel
+from vidgate.emulator.facts import VEO_FPS, VERTEX_MODELS, EmuModel
 from vidgate.emulator.files import job_video_response
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "google-vertex-veo"
@@ -222,6 +223,13 @@ def routes(state: EmulatorState) -> list[Route]:
             fail_reason=fail,
             queue_s=queue_s,
             render_s=render_s,
+            # resolution default 720p (CORE §2.3, same family on Vertex), fps 24 unless the Vertex-only fps is
+            # sent, generateAudio as sent (absent: on, Veo 3.x makes sound; facts.py)
+            output=OutputVideo(
+                *output_size(params.get("aspectRatio", "16:9"), params.get("resolution", "720p")),
+                fps=params["fps"] if isinstance(params.get("fps"), int) and params["fps"] > 0 else VEO_FPS,
+                audio=params.get("generateAudio", True) is not False,
+            ),
             meta={"samples": params.get("sampleCount", 1), "storage_uri": params.get("storageUri"), "op_id": op_id},
         )
         state.add(job)

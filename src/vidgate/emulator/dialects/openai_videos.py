@@ -10,6 +10,7 @@ import secrets
 import time
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,9 +32,9 @@ from vidgate.emulator.dialects.openai_videos_schema import (
     request_id,
     text_field,
 )
-from vidgate.emulator.facts import sora_latency
-from vidgate.emulator.files import job_video_response
-from vidgate.emulator.render import frame_size, render_spritesheet, render_thumbnail
+from vidgate.emulator.facts import SORA_AUDIO, SORA_FPS, sora_latency
+from vidgate.emulator.files import job_shape, job_video_response
+from vidgate.emulator.render import OutputVideo, output_size, render_spritesheet, render_thumbnail
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 # ---------------------------------------------------------------- the video object
@@ -141,6 +142,7 @@ def _flavour_routes(state: EmulatorState, flavour: Flavour) -> list[Route]:
             fail_reason=GUARDRAIL_FAILURE if trigger and trigger in params["prompt"].lower() else None,
             queue_s=queue_s,
             render_s=render_s,
+            output=OutputVideo(*output_size(params["size"]), fps=SORA_FPS, audio=SORA_AUDIO),  # exactly `size`
         )
         return state.add(job)
 
@@ -262,11 +264,16 @@ def _flavour_routes(state: EmulatorState, flavour: Flavour) -> list[Route]:
         status, _ = status_of(state, job)
         if status != "completed":
             raise OpenAIError(404, f"Video '{job.task_id}' has no content: it is {status}.", "not_found", "video_id")
-        width, height = frame_size(job.aspect_ratio)
+        # OpenAI documents the formats (thumbnail .webp, spritesheet .jpg; CORE §1.5), not the sizes: the
+        # thumbnail is the video's first frame at the video's size, the spritesheet 10 stills in 5 columns at
+        # a 144-pixel short side each [choice]
+        shape = job_shape(state, job)
         if variant == "thumbnail":
-            return Response(render_thumbnail(width, height), media_type=VARIANTS[variant])
+            thumb = await run_in_threadpool(render_thumbnail, shape.width, shape.height, shape.text or "thumbnail")
+            return Response(thumb, media_type=VARIANTS[variant])
         if variant == "spritesheet":
-            return Response(render_spritesheet(width, height), media_type=VARIANTS[variant])
+            sheet = await run_in_threadpool(render_spritesheet, shape.width, shape.height, tile_short_side=144)
+            return Response(sheet, media_type=VARIANTS[variant])
         return await job_video_response(request, state, job)  # Range, ETag; the bytes /_emulator/truth hashes
 
     return [

@@ -39,6 +39,7 @@ from starlette.routing import Route
 from vidgate.emulator.callbacks import when_final
 from vidgate.emulator.dialects._common import EmuHTTPError, bearer_ok, is_image_ref
 from vidgate.emulator.files import job_video_response
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 log = logging.getLogger("vidgate.emulator")
@@ -327,6 +328,16 @@ def _shape(body: dict[str, Any], model: EmuVideoModel) -> str:
     return str(body.get("aspect_ratio") or model.aspect_ratios[0])
 
 
+def output_video(body: dict[str, Any], model: EmuVideoModel) -> OutputVideo:
+    """``size`` exactly, else the aspect ratio at ``resolution`` (default 720p, or the model's lowest when it
+    has no 720p [choice]); 24 fps [choice]; sound per ``generate_audio``, which 'defaults to the endpoint's
+    generate_audio capability' (providers-2026.md §1 "Request body")."""
+    resolution = body.get("resolution") or ("720p" if "720p" in model.resolutions else model.resolutions[0])
+    size = output_size(_shape(body, model), str(resolution))
+    audio = body.get("generate_audio", model.audio) is True
+    return OutputVideo(*size, fps=24, audio=audio)
+
+
 def routes(state: EmulatorState) -> list[Route]:
     hooks: set[asyncio.Task[None]] = set()
 
@@ -370,6 +381,7 @@ def routes(state: EmulatorState) -> list[Route]:
             created=state.config.clock(),
             duration=float(duration),
             aspect_ratio=_shape(body, model),
+            output=output_video(body, model),
             fail_reason=POLICY_ERROR if trigger and trigger in prompt.lower() else None,
             queue_s=queue_s,
             render_s=render_s,

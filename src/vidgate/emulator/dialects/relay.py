@@ -17,7 +17,18 @@ from starlette.routing import Route
 
 from vidgate.emulator.callbacks import Callbacks
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref, json_object, require_bearer
-from vidgate.emulator.facts import RELAY_V2, RELAY_V2_MODELS, EmuModel
+from vidgate.emulator.facts import (
+    RELAY_V2,
+    RELAY_V2_MODELS,
+    SORA_AUDIO,
+    SORA_FPS,
+    VEO_FPS,
+    EmuModel,
+    relay_veo_resolution,
+    sora_size,
+    veo_audio,
+)
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import POLICY_FAIL_REASON, EmuJob, EmulatorState
 
 DIALECT = RELAY_V2
@@ -106,6 +117,15 @@ def _check_timestamps(value: Any) -> None:
         )
 
 
+def output_video(spec: EmuModel, aspect: str, body: dict[str, Any], duration: float) -> OutputVideo:
+    """What the relay returns for this request (emulator/facts.py: sora_size, relay_veo_resolution)."""
+    if spec.family == "sora":
+        size = output_size(sora_size(aspect, body.get("hd") is True, duration))
+        return OutputVideo(*size, fps=SORA_FPS, audio=SORA_AUDIO)
+    size = output_size(aspect, relay_veo_resolution(spec.model, body.get("enable_upsample") is True))
+    return OutputVideo(*size, fps=VEO_FPS, audio=veo_audio(spec.model))
+
+
 def new_task_id(spec: EmuModel) -> str:
     if spec.family == "veo":  # provider-prefixed ids with ':' as the relay returns them for Veo
         return f"{spec.model}:{int(time.time())}-{secrets.token_urlsafe(8)}"
@@ -123,6 +143,7 @@ def routes(state: EmulatorState) -> list[Route]:
         duration = float(body["duration"]) if "duration" in body else float(spec.default_duration)
         trigger = state.config.fail_trigger.lower()
         queue_s, render_s = state.timing(spec.latency_s)
+        aspect = body.get("aspect_ratio") or "16:9"
         job = EmuJob(
             task_id=new_task_id(spec),
             dialect=DIALECT,
@@ -130,10 +151,11 @@ def routes(state: EmulatorState) -> list[Route]:
             body=body,
             created=state.config.clock(),
             duration=duration,
-            aspect_ratio=body.get("aspect_ratio") or "16:9",
+            aspect_ratio=aspect,
             fail_reason=POLICY_FAIL_REASON if trigger and trigger in body["prompt"].lower() else None,
             queue_s=queue_s,
             render_s=render_s,
+            output=output_video(spec, aspect, body, duration),
         )
         state.add(job)
         if "notify_hook" in body:  # POSTed the final task envelope when the task ends (emulator/callbacks.py)

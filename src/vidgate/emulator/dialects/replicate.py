@@ -35,6 +35,7 @@ from starlette.routing import Route
 from vidgate.emulator.callbacks import when_final
 from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref
 from vidgate.emulator.faults_shapes import register_shape_prefix
+from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "replicate"
@@ -114,6 +115,18 @@ MODELS: dict[str, EmuModel] = {
         default_duration=6,
     ),
 }
+
+
+def output_video(model: EmuModel, inputs: dict[str, Any]) -> OutputVideo:
+    """The model's video: ``aspect_ratio`` at ``resolution`` (default 1080p where the model takes 1080p: Veo 3.1
+    'resolution (default 1080p)', providers-2026.md §3; else 720p [choice]), 24 fps [choice], sound when the
+    model takes ``generate_audio`` and it is not false (Veo 3.1 makes sound)."""
+    default = "1080p" if "1080p" in model.resolutions else "720p"
+    size = output_size(
+        str(inputs.get("aspect_ratio") or model.default_aspect), str(inputs.get("resolution") or default)
+    )
+    audio = "generate_audio" in model.fields and inputs.get("generate_audio") is not False
+    return OutputVideo(*size, fps=24, audio=audio)
 
 
 class ReplicateEmuError(EmuHTTPError):
@@ -262,6 +275,7 @@ def routes(state: EmulatorState) -> list[Route]:
             created=state.config.clock(),
             duration=float(duration),
             aspect_ratio=str(inputs.get("aspect_ratio") or model.default_aspect),
+            output=output_video(model, inputs),
             fail_reason="E1000: content flagged by the safety filter"
             if trigger and trigger in prompt.lower()
             else None,

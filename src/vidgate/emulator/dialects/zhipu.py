@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from vidgate.emulator.dialects._common import EmuHTTPError, json_object
-from vidgate.emulator.facts import ZHIPU_LATENCY_S
+from vidgate.emulator.facts import VIDU_FPS, ZHIPU_FPS, ZHIPU_LATENCY_S
+from vidgate.emulator.files import job_shape
+from vidgate.emulator.render import OutputVideo, output_size, render_thumbnail
 from vidgate.emulator.state import EmuJob, EmulatorState
 
 DIALECT = "zhipu"
@@ -256,6 +259,16 @@ def _render_shape(model: str, spec: EmuModel, fields: dict[str, Any]) -> tuple[f
     return float(duration), shape
 
 
+def _output(spec: EmuModel, fields: dict[str, Any], shape: str) -> OutputVideo:
+    """The video Zhipu returns: ``size`` exactly (cogvideox default 1920x1080: CORE §3.2 'short side 1080'),
+    or for Vidu with ``aspect_ratio`` that ratio at the size's short side; the request's fps and with_audio."""
+    width, height = output_size(fields.get("size") or shape)
+    if fields.get("aspect_ratio"):
+        width, height = output_size(fields["aspect_ratio"], min(width, height))
+    fps = int(fields.get("fps") or (VIDU_FPS if spec.vidu else ZHIPU_FPS))
+    return OutputVideo(width, height, fps=fps, audio=fields.get("with_audio") is True)
+
+
 def routes(state: EmulatorState) -> list[Route]:
     request_ids: dict[str, str] = {}  # task id -> request_id (duplicates are looked up among live jobs)
 
@@ -295,6 +308,7 @@ def routes(state: EmulatorState) -> list[Route]:
             fail_reason="FAIL" if trigger and trigger in prompt.lower() else None,
             queue_s=queue_s,
             render_s=render_s,
+            output=_output(spec, fields, shape),
         )
         request_ids[job.task_id] = request_id
         state.add(job)
@@ -316,9 +330,10 @@ def routes(state: EmulatorState) -> list[Route]:
         job = state.files.get(request.path_params["token"])
         if job is None or state.phase(job)[0] != "done" or job.fail_reason:
             return Response("not found", status_code=404, media_type="text/plain")
-        buf = io.BytesIO()
-        Image.new("RGB", (160, 90), (30, 90, 200)).save(buf, format="JPEG")
-        return Response(buf.getvalue(), media_type="image/jpeg")
+        # the cover is the first frame at the video's size (CORE §3.3 names cover_image_url, not its size)
+        shape = job_shape(state, job)
+        cover = await run_in_threadpool(render_thumbnail, shape.width, shape.height, shape.text, "JPEG")
+        return Response(cover, media_type="image/jpeg")
 
     out: list[Route] = []
     for prefix in PREFIXES:
