@@ -287,6 +287,11 @@ class Job(BaseModel):
     cost_usd: float | None = Field(
         default=None, description="What the provider reports the job cost, in USD; None = not reported"
     )
+    cancel_unconfirmed: bool = Field(
+        default=False,
+        description="Cancelled in vidgate only: the create had left (or may have), and the provider did not "
+        "confirm a cancel, so it may still make and bill the video (a gateway keeps the charge)",
+    )
     review: Verdict | None = Field(default=None, description="The last review of the video (vidgate review)")
     assists: list[AssistRecord] = Field(
         default_factory=list, description="Chat-model calls made for this job (plan, frame, review) and their cost"

@@ -189,6 +189,31 @@ def test_a_kept_charge_settles_at_the_cost_the_provider_recorded(
     assert data.settle_charges(at(30)) == []  # settled once
 
 
+def test_a_cancel_the_provider_did_not_confirm_keeps_the_charge(
+    store: JobStore, open_more: Callable[[], JobStore]
+) -> None:
+    """Cancelled at the provider (or before the create left): refunded. Cancelled in vidgate only while the
+    provider may still make the video: kept. A recorded cost that is not believable (inf, 1e308, > 10x the
+    estimate) leaves the estimate."""
+    data, other = gateway_data(store), gateway_data(open_more())
+    key = create_key(data, "canceller", budget_usd=10.0).record
+    ends = {1: (JobStatus.cancelled, False, None), 2: (JobStatus.cancelled, True, None),
+            3: (JobStatus.succeeded, False, float("inf")), 4: (JobStatus.succeeded, False, 1e308),
+            5: (JobStatus.succeeded, False, 9.5)}  # fmt: skip
+    for n, (status, unconfirmed, cost) in ends.items():
+        store.create(make_job(n, owner=key.id))
+        assert data.charge(key.id, 1.0)
+        data.hold_charge(f"job_{n:04d}", key.id, 1.0, at(n))
+        job = store.get(f"job_{n:04d}")
+        update = {"status": status, "cancel_unconfirmed": unconfirmed, "cost_usd": cost, "updated_at": at(10)}
+        store.save(job.model_copy(update=update))
+    settled = {c.job_id: (c.state, c.cost_usd) for c in other.settle_charges(at(20))}
+    assert settled == {"job_0001": ("refunded", 1.0), "job_0002": ("kept", 1.0), "job_0003": ("kept", 1.0),
+                       "job_0004": ("kept", 1.0), "job_0005": ("kept", 9.5)}  # fmt: skip
+    fresh = data.get_key(key.id)
+    assert fresh is not None and fresh.spent_usd == pytest.approx(1.0 + 1.0 + 1.0 + 9.5)
+
+
 def test_deliveries_arm_claim_and_log(store: JobStore, open_more: Callable[[], JobStore]) -> None:
     data = gateway_data(store)
     job = store.create(make_job(1, owner="k1")).job

@@ -24,7 +24,7 @@ from vidgate.errors import RateLimitError
 from vidgate.media import probe_video
 from vidgate.server.config import RouteConfig
 from vidgate.server.run import GatewayServer
-from vidgate.types import ErrorCode
+from vidgate.types import ErrorCode, utcnow
 
 CREATE = "POST /v1/videos/generations"
 
@@ -139,3 +139,26 @@ def test_gateway_routes_xai(emulator: EmulatorServer, tmp_path: Path) -> None:
         (tmp_path / "gw.mp4").write_bytes(content.content)
         assert probe_video(tmp_path / "gw.mp4").duration == pytest.approx(5, abs=0.2)
     assert emulator.state.counts[CREATE] == 1
+
+
+def test_gateway_cancel_without_a_provider_cancel_keeps_the_charge(emulator: EmulatorServer, tmp_path: Path) -> None:
+    """xAI has no cancel: a cancel through the gateway stops tracking the job, but xAI may still make (and bill)
+    the video, so the key's charge is kept — cancelling cannot be used to get videos made for free."""
+    routes = [RouteConfig(name="xai", provider="xai", base_url=emulator.url, api_key_env=EMU_KEY_ENV)]
+    config = gateway_config(emulator, tmp_path, routes=routes)
+    config.prices["xai/grok-imagine-video"] = 0.05
+    with (
+        GatewayServer(config, env=env_for(emulator, tmp_path)) as gateway,
+        httpx.Client(base_url=gateway.url, timeout=30) as http,
+    ):
+        token = gateway.create_key("canceller", budget_usd=0.5)  # one 8 s video at $0.05/s = $0.40
+        payload = {"prompt": "a harbour", "model": "xai/grok-imagine-video", "seconds": "8"}
+        made = http.post("/v1/videos", json=payload, headers=bearer(token))
+        assert made.status_code == 200, made.text
+        assert http.post(f"/v1/videos/{made.json()['id']}/cancel", headers=bearer(token)).status_code == 200
+        gateway.gateway.data.settle_charges(utcnow())
+        charge = gateway.gateway.data.get_charge(made.json()["id"])
+        assert charge is not None and charge.state == "kept"
+        again = http.post("/v1/videos", json=payload, headers=bearer(token))
+        assert again.status_code == 402 and again.json()["error"]["code"] == "budget_exceeded"
+    assert emulator.state.counts["POST /v1/videos/generations"] == 1

@@ -337,6 +337,11 @@ def test_reconciliation_by_external_task_id() -> None:
     with pytest.raises(StopIteration) as stop:
         missing.send(httpx.Response(404, json={"code": 1203, "message": "task not found"}))
     assert stop.value.value is None
+    for bare in (httpx.Response(404, text="Not Found"), httpx.Response(404, json={"detail": "no route"})):
+        proxy = d.find_by_key(prepared(prompt="a", model="kling/kling-v2-6"), conn())
+        next(proxy)
+        with pytest.raises(ProviderHTTPError):  # not Kling's own "no such task": never a second paid create
+            proxy.send(bare)
 
 
 def test_status_paths_and_a_bare_id_tries_each_endpoint() -> None:

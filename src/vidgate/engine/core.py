@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -25,7 +26,7 @@ from vidgate.catalog.validate import Change, assign_roles, check, effective_dura
 from vidgate.catalog.validate import fit as fit_request
 from vidgate.characters import apply_characters
 from vidgate.engine.budget import Budgets
-from vidgate.engine.endpoints import Endpoints, ProviderSettings, Route
+from vidgate.engine.endpoints import Endpoints, ProviderSettings, Route, key_fingerprint
 from vidgate.engine.jobs import apply_update
 from vidgate.engine.polling import DEFAULT_POLICY, PollPolicy, expected_latency, next_delay, policy_from_env
 from vidgate.errors import (
@@ -194,7 +195,9 @@ class Core:
         request = exact(request, spec)
         dialect = get_dialect(spec.dialect)
         report = check(request, spec, options_model=dialect.Options, allow_retired=self.allow_retired)
-        report.problems.extend(dialect.preflight(request, spec, report.images))
+        if not any(p.field == "options" or p.field.startswith("options.") for p in report.problems):
+            # a dialect's own checks read its options: only once they are known to be valid
+            report.problems.extend(dialect.preflight(request, spec, report.images))
         report.problems[:0] = character_problems
         if not report.ok:
             raise ValidationError(report.problems, spec.key)
@@ -500,11 +503,36 @@ class Core:
         """Apply a cancel's answer; a provider that only acknowledged leaves the job to the next status check."""
         return self.record(apply_update(job, update, self.now()))
 
-    def cancel_locally(self, job: Job, reason: str) -> Job:
-        """Stop tracking a job the provider cannot cancel (or never accepted); it is ``cancelled`` here."""
+    def cancel_locally(self, job: Job, reason: str, *, provider_may_bill: bool) -> Job:
+        """Stop tracking a job the provider cannot cancel (or never accepted); it is ``cancelled`` here.
+        ``provider_may_bill``: its create left (or may have), so the provider may still make the video."""
         error = JobError(code=ErrorCode.cancelled, message=reason)
         job = apply_update(job, JobUpdate(status=JobStatus.cancelled, error=error), self.now())
-        return self.record(job.model_copy(update={"next_poll_at": None}))
+        return self.record(job.model_copy(update={"next_poll_at": None, "cancel_unconfirmed": provider_may_bill}))
+
+    def abandon_emulator_jobs(self, emulator_url: str, emulator_key: str) -> list[Job]:
+        """Cancel the unfinished jobs of a built-in emulator that is gone (an earlier ``vidgate serve --emulator``
+        run: each run's emulator has its own loopback port and keeps its jobs in memory): no process can ever
+        finish them, and nothing was billed. Recognised by the emulator key's fingerprint on a loopback URL
+        other than ``emulator_url``."""
+        ref, here = key_fingerprint(emulator_key), emulator_url.rstrip("/")
+        open_statuses = [s for s in JobStatus if not s.terminal]
+        abandoned: list[Job] = []
+        cursor: str | None = None
+        while True:
+            page = self.store.list_jobs(status=open_statuses, limit=200, cursor=cursor)
+            for job in page.jobs:
+                url = (job.base_url or "").rstrip("/")
+                if job.credentials_ref != ref or not url or url == here or not _loopback(url):
+                    continue
+                reason = "cancelled: the built-in emulator that had this job stopped with an earlier run"
+                try:
+                    abandoned.append(self.cancel_locally(job, reason, provider_may_bill=False))
+                except StaleJobError:
+                    continue  # changed meanwhile: left as it is
+            if page.next_cursor is None:
+                return abandoned
+            cursor = page.next_cursor
 
     # -------------------------------------------------------------- downloads
 
@@ -607,3 +635,7 @@ def transient_delay(exc: Exception) -> float | None:
     if isinstance(exc, ProviderServerError | TransportError):
         return TRANSIENT_RETRY_S
     return None
+
+
+def _loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")

@@ -400,8 +400,8 @@ class Kling(Dialect):
         endpoint = endpoint_for(prepared)
         key = quote(prepared.idempotency_key, safe="")
         response = yield self.json_request("GET", conn, api_path(conn, f"v1/videos/{endpoint}/{key}"))
-        if is_not_found(response):
-            return None
+        if is_not_found(response, strict=True):
+            return None  # Kling itself says it has no such task: the create never landed, send it
         return self.parse(conn.provider.name, response, endpoint)
 
     # ------------------------------------------------------------ answers
@@ -421,16 +421,18 @@ class Kling(Dialect):
         return parse_task(provider, body, endpoint)
 
 
-def is_not_found(response: httpx.Response) -> bool:
-    """Kling's "resource not found" (404 / service code 1203), as a query for an unknown id answers."""
+def is_not_found(response: httpx.Response, *, strict: bool = False) -> bool:
+    """Kling's "resource not found" (404 / service code 1203), as a query for an unknown id answers.
+    ``strict``: only Kling's own JSON answer with code 1203 counts — a bare 404 from a proxy or a moved route
+    must not make vidgate send a paid create again (it raises instead, and the job waits)."""
     if response.status_code != 404:
         return False
     try:
         body = response.json()
     except ValueError:
-        return True
+        return not strict
     code = _int(body.get("code")) if isinstance(body, dict) else None
-    return code in (None, 1203)
+    return code == 1203 if strict else code in (None, 1203)
 
 
 def parse_task(provider: str, body: Any, endpoint: str | None) -> JobUpdate:

@@ -11,7 +11,7 @@ import hmac
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -228,13 +228,12 @@ class Gateway:
             raise APIError(400, f"{what} cannot be used: {exc.reason}.", param=param, code="invalid_url") from None
 
     async def check_request_urls(self, request: VideoRequest, image_param: str) -> None:
-        """Refuse image and character URLs that point at private networks before anything is stored or sent
-        (the lookups run off the event loop, after every count and size check)."""
+        """Refuse image, character and reference-media URLs (any http(s) URL among the options: Seedance's
+        reference videos and audios, Luma's source, ...) that point at private networks, before anything is
+        stored or sent (the lookups run off the event loop, after every count and size check)."""
         urls = [(image_param, i.source) for i in request.images if isinstance(i.source, str)]
-        character_url = request.options.get("character_url")
-        if isinstance(character_url, str):
-            urls.append(("character_url", character_url))
-        for param, url in urls:
+        urls += [(p.replace("options.character_url", "character_url"), u) for p, u in option_urls(request.options)]
+        for param, url in urls[:MAX_CHECKED_URLS]:
             if url.lower().startswith(("http://", "https://")):
                 await self.check_url(url, param, what=f"The URL {url[:200]}")
 
@@ -370,3 +369,20 @@ def _owned(principal: Principal, job: Job | None, job_id: str) -> Job:
     if job is None or job.owner != principal.key_id:
         raise not_found("video", job_id)
     return job
+
+
+MAX_CHECKED_URLS = 64  # more URLs than this in one request are refused by the request's own limits first
+
+
+def option_urls(value: object, path: str = "options", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """Every http(s) URL in the options, with the path naming it (``options.reference_videos[0]``); nesting
+    deeper than a few levels is not walked (no option of any dialect goes that deep)."""
+    if isinstance(value, str):
+        if value.lower().startswith(("http://", "https://")):
+            yield path, value
+    elif depth < 6 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from option_urls(item, f"{path}.{key}", depth + 1)
+    elif depth < 6 and isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from option_urls(item, f"{path}[{index}]", depth + 1)

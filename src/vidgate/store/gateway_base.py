@@ -6,6 +6,7 @@ See ``vidgate.store.gateway`` for the rules and for ``gateway_data(store)``.
 from __future__ import annotations
 
 import asyncio
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,12 +77,25 @@ class Charge:
 CHARGE_REFUNDED_WHEN = ("failed", "cancelled")  # nothing was made; an expired video was made (and billed)
 
 
+MAX_SETTLE_FACTOR = 10.0  # a recorded cost above 10x the estimate is not believed (a provider's bad number)
+
+
 def settled_cost(held_usd: float, recorded_usd: float | None) -> float:
     """What a kept charge finally costs the key: the price the provider reported for the job (OpenRouter's
-    ``usage.cost``, recorded as ``Job.cost_usd``) when there is one, else the estimate held at create."""
-    if recorded_usd is None or recorded_usd < 0 or recorded_usd != recorded_usd:  # NaN guard
+    ``usage.cost``, recorded as ``Job.cost_usd``) when there is one, else the estimate held at create. A
+    reported cost that is not a finite number from 0 to ``MAX_SETTLE_FACTOR`` x the estimate is not believed:
+    the estimate stands (one bad answer must not lock a key's budget for good)."""
+    if recorded_usd is None or not math.isfinite(recorded_usd) or recorded_usd < 0:
+        return held_usd
+    if held_usd > 0 and recorded_usd > held_usd * MAX_SETTLE_FACTOR:
         return held_usd
     return round(float(recorded_usd), 6)
+
+
+def refunded_when_settled(status: str | None, cancel_unconfirmed: bool) -> bool:
+    """A charge is given back when nothing was made: the job failed, or was cancelled at the provider (or before
+    its create left). A job cancelled in vidgate only may still be made and billed: its charge is kept."""
+    return status in CHARGE_REFUNDED_WHEN and not (status == "cancelled" and cancel_unconfirmed)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from vidgate.store.codec import utc
 from vidgate.store.errors import JobNotFoundError, StoreError
 from vidgate.store.gateway_base import (
-    CHARGE_REFUNDED_WHEN,
     Attempt,
     Charge,
     Delivery,
@@ -18,6 +17,7 @@ from vidgate.store.gateway_base import (
     KeyRecord,
     StoredCharacter,
     check_state,
+    refunded_when_settled,
     settled_cost,
 )
 from vidgate.store.memory import MemoryStore
@@ -125,25 +125,25 @@ class MemoryGatewayData(GatewayData):
     def settle_charges(self, at: datetime, limit: int = 100) -> list[Charge]:
         with self._lock:
             held = sorted((c for c in self._charges.values() if c.state == "held"), key=lambda c: c.created_at)
-        ended: dict[str, tuple[str | None, float | None]] = {}
+        ended: dict[str, tuple[str | None, float | None, bool]] = {}
         for charge in held:  # the store is read outside this lock (it calls back into it on delete)
             try:
                 job = self.store.get(charge.job_id)
                 status: str | None = job.status.value
-                recorded = job.cost_usd
+                recorded, unconfirmed = job.cost_usd, job.cancel_unconfirmed
             except JobNotFoundError:
-                status, recorded = None, None
+                status, recorded, unconfirmed = None, None, False
             if status is None or status in ("succeeded", "failed", "cancelled", "expired"):
-                ended[charge.job_id] = (status, recorded)
+                ended[charge.job_id] = (status, recorded, unconfirmed)
             if len(ended) >= limit:
                 break
         settled: list[Charge] = []
         with self._lock:
-            for job_id, (status, recorded) in ended.items():
+            for job_id, (status, recorded, unconfirmed) in ended.items():
                 charge = self._charges[job_id]
                 if charge.state != "held":
                     continue  # settled meanwhile
-                refunded = status in CHARGE_REFUNDED_WHEN
+                refunded = refunded_when_settled(status, unconfirmed)
                 cost = charge.cost_usd if refunded else settled_cost(charge.cost_usd, recorded)
                 if refunded:
                     self.refund(charge.key_id, charge.cost_usd)

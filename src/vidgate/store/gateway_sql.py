@@ -19,7 +19,6 @@ from vidgate.store.base import JobStore
 from vidgate.store.codec import load_job, ts_parse, ts_text, utc
 from vidgate.store.errors import StoreError
 from vidgate.store.gateway_base import (
-    CHARGE_REFUNDED_WHEN,
     Attempt,
     Charge,
     Delivery,
@@ -27,6 +26,7 @@ from vidgate.store.gateway_base import (
     KeyRecord,
     StoredCharacter,
     check_state,
+    refunded_when_settled,
     settled_cost,
 )
 from vidgate.types import Job
@@ -192,10 +192,11 @@ class SqlGatewayData(GatewayData):
         stamp = self._t(at)
         with self._tx() as conn:
             for row in conn.execute(self.q.charges_to_settle, {"limit": limit}).fetchall():
-                refunded = row["status"] in CHARGE_REFUNDED_WHEN
+                recorded, unconfirmed = job_facts(row["data"])
+                refunded = refunded_when_settled(row["status"], unconfirmed)
                 state = "refunded" if refunded else "kept"
                 held = float(row["cost_usd"])
-                cost = held if refunded else settled_cost(held, recorded_cost(row["data"]))
+                cost = held if refunded else settled_cost(held, recorded)
                 params = {"job_id": row["job_id"], "state": state, "at": stamp, "cost": cost}
                 if conn.execute(self.q.settle_charge, params).rowcount != 1:
                     continue  # another replica settled it
@@ -316,12 +317,17 @@ def _sqlite_conn(store: Any) -> Callable[[], AbstractContextManager[Any]]:
     return conn
 
 
-def recorded_cost(data: str | None) -> float | None:
-    """``Job.cost_usd`` out of a job row's JSON document (None: gone, unpriced, or not a number)."""
+def job_facts(data: str | None) -> tuple[float | None, bool]:
+    """``Job.cost_usd`` (None: gone, unpriced, or not a number) and ``Job.cancel_unconfirmed`` out of a job
+    row's JSON document."""
     if not data:
-        return None
+        return None, False
     try:
-        value = json.loads(data).get("cost_usd")
-    except (ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        doc = json.loads(data)
+    except ValueError:
+        return None, False
+    if not isinstance(doc, dict):
+        return None, False
+    value = doc.get("cost_usd")
+    cost = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return cost, doc.get("cancel_unconfirmed") is True

@@ -58,16 +58,19 @@ def cancel(core: Core, job: Job | str) -> Steps[Job]:
     if target.status.terminal:
         return target
     if target.provider_task_id is None:
+        never_sent = target.status.value == "pending"  # ``Core.sending`` marks a create unknown before it leaves
         reason = (
             "cancelled in vidgate before the provider accepted it"
-            if target.status.value == "pending"
+            if never_sent
             else "cancelled in vidgate; the create's outcome was unknown, so the provider may still have it"
         )
-        return core.cancel_locally(target, reason)
+        return core.cancel_locally(target, reason, provider_may_bill=not never_sent)
     spec = core.spec_of(target)
     if not speaks(spec, "cancel"):
         return core.cancel_locally(
-            target, "cancelled in vidgate; the provider has no cancel operation and may still finish it"
+            target,
+            "cancelled in vidgate; the provider has no cancel operation and may still finish it",
+            provider_may_bill=True,
         )
     conn = core.connection_for(target)
     started = core.clock()
