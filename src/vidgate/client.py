@@ -128,6 +128,10 @@ class _Shared:
         """The job as stored (``JobNotFoundError`` when there is none); a local read."""
         return self._core.job(job_id)
 
+    def abandon_emulator_jobs(self, emulator_url: str, emulator_key: str) -> list[Job]:
+        """Cancel the unfinished jobs of a built-in emulator that is gone (see ``Core.abandon_emulator_jobs``)."""
+        return self._core.abandon_emulator_jobs(emulator_url, emulator_key)
+
     def endpoints(self) -> dict[str, str]:
         """The endpoints this client can drive jobs of (``Job.endpoint`` -> description); a local answer."""
         return self._core.endpoints.keys()

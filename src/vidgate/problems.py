@@ -76,6 +76,11 @@ class Problem:
     suggestion: str = ""
     fix: Fix | None = None  # when set, the suggestion is worded for the surface asking (see Surface)
 
+    def __post_init__(self) -> None:
+        # A caller reading ``suggestion`` (Python) gets the Python wording; other surfaces ask ``hint(surface)``.
+        if self.fix is not None and not self.suggestion:
+            object.__setattr__(self, "suggestion", PYTHON.hint(self.fix))
+
     def hint(self, surface: Surface = PYTHON) -> str:
         return surface.hint(self.fix) if self.fix is not None else self.suggestion
 

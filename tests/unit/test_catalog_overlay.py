@@ -26,7 +26,7 @@ api_key_env = "MY_RELAY_API_KEY"
 [[models]]
 key = "my-relay/sora-2"
 provider = "my-relay"
-dialect = "openai_videos"
+dialect = "openai-videos"
 model = "sora-2"
 modes = ["text"]
 sources = ["https://relay.example/docs"]
@@ -77,6 +77,8 @@ def test_an_overlay_model_replaces_the_packaged_one(home: Path) -> None:
         ('[[models]]\nextends = "openrouter-common"\nkey = "nope/x"\nmodel = "x"\nprovider = "nope"\n',
          "field provider"),
         ("[providers.bad]\ntitle = 'x'\n", "providers.bad"),
+        ('[[models]]\nextends = "openrouter-common"\nkey = "openrouter/y"\nmodel = "y"\ndialect = "openai_videos"\n',
+         "field dialect: 'openai_videos' is not a wire protocol"),
         ("[[models]\n", "not valid TOML"),
         ("[junk]\na = 1\n", "unknown top-level table"),
     ],

@@ -15,7 +15,17 @@ OWN_NAMES = {
     Client: {"close", "__enter__", "__exit__"},
     AsyncClient: {"aclose", "__aenter__", "__aexit__", "engine"},
 }
-LOCAL_READS = {"catalog", "store", "on_event", "on_call", "now", "job", "endpoints", "characters"}
+LOCAL_READS = {
+    "catalog",
+    "store",
+    "on_event",
+    "on_call",
+    "now",
+    "job",
+    "endpoints",
+    "characters",
+    "abandon_emulator_jobs",
+}  # no network: local reads (and that one local store write)
 WORLD_TYPED = {"transport", "sleep"}  # httpx.BaseTransport vs AsyncBaseTransport, time.sleep vs asyncio.sleep
 
 

@@ -186,3 +186,15 @@ def test_retired_models_are_refused_without_override() -> None:
     req = VideoRequest(prompt="x", model="sora-2")
     assert [p.field for p in check(req, retired).problems] == ["model"]
     assert check(req, retired, allow_retired=True).ok
+
+
+def test_a_problems_suggestion_attribute_is_worded_for_python() -> None:
+    """README: each problem carries what to do, worded for Python — ``problem.suggestion`` itself, not only
+    ``str(error)`` (other surfaces ask ``problem.hint(surface)``)."""
+    from vidgate import Client
+    from vidgate.errors import ValidationError as RequestRefused
+
+    with Client(base_url="https://relay.example", api_key="k", env={}) as client, pytest.raises(RequestRefused) as info:
+        client.submit("x", model="sora-2", duration=7)
+    (problem,) = [p for p in info.value.problems if p.field == "duration"]
+    assert problem.suggestion.startswith("use duration=10") and "fit=True" in problem.suggestion

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -152,6 +152,16 @@ def _where(exc: PydanticValidationError) -> str:
     return "; ".join(parts)
 
 
+# The wire protocols vidgate speaks, registered by ``vidgate.providers`` when it is imported (the catalog sits
+# below the dialects and cannot import them): an overlay naming another is refused when it is loaded.
+KNOWN_DIALECTS: set[str] = set()
+
+
+def register_dialects(names: Iterable[str]) -> None:
+    KNOWN_DIALECTS.update(names)
+    _load.cache_clear()  # a catalog read before the registration is checked again
+
+
 def _apply_overlay(
     name: str,
     doc: dict[str, Any],
@@ -183,6 +193,11 @@ def _apply_overlay(
             raise CatalogOverlayError(
                 f"catalog overlay {name}: {label}: field provider: unknown provider {spec.provider!r}; "
                 f"known: {', '.join(sorted(providers))} (or add [providers.{spec.provider}] to the file)"
+            )
+        if KNOWN_DIALECTS and spec.dialect not in KNOWN_DIALECTS:
+            raise CatalogOverlayError(
+                f"catalog overlay {name}: {label}: field dialect: {spec.dialect!r} is not a wire protocol vidgate "
+                f"speaks; known: {', '.join(sorted(KNOWN_DIALECTS))}"
             )
         models.pop(spec.key, None)  # the overlay's entry replaces the packaged one
         models[spec.key] = spec

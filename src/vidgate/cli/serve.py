@@ -11,7 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from vidgate.cli._common import OldStoreOpt, StoreOpt, emulator_time_scale, err, reported, store_url
+from vidgate.cli._common import (
+    Exit,
+    OldStoreOpt,
+    StoreOpt,
+    emulator_time_scale,
+    err,
+    listen_or_exit,
+    reported,
+    store_url,
+)
 from vidgate.extras import require
 
 
@@ -62,6 +71,9 @@ def serve(
             time_scale=time_scale,
             public_url=public_url,
         )
+        # the port first: taken, it is one line and exit 2, before a banner, an emulator or a worker exists
+        sock = stack.enter_context(listen_or_exit(host, port))
+        port = sock.getsockname()[1]  # (--port 0: the one the system picked)
         client_options: dict[str, Any] = {}
         if emulator:
             from vidgate.emulator import EmulatorConfig, EmulatorServer
@@ -75,10 +87,12 @@ def serve(
         setup_logging(log_level, secrets=[*route_keys, os.environ.get(cfg.server.secret_env, "")])
         gateway = Gateway(cfg, client_options=client_options)
         stack.callback(gateway.close)
+        if emulator and (gone := gateway.client.abandon_emulator_jobs(emu.url, emu.api_key)):
+            err.print(f"Cancelled {len(gone)} unfinished job(s) of an earlier run's built-in emulator (it is gone).")
         app = create_app(gateway=gateway, plugins=_plugins())
         where = "embedded worker" if cfg.server.worker else "no worker (run `vidgate worker`)"
         err.print(
-            f"vidgate gateway on http://{host}:{port} — {gateway.store!r}, {where}, "
+            f"vidgate gateway on http://{f'[{host}]' if ':' in host else host}:{port} — {gateway.store!r}, {where}, "
             f"{len(gateway.router.routes)} routes; docs at /docs"
         )
         if gateway.callbacks is not None:
@@ -87,7 +101,13 @@ def serve(
             err.print(f"Webhooks in at {hooks.public_url}/hooks; jobs of {providers} carry their own callback URL")
         if cfg.server.auth and not gateway.data.list_keys():
             err.print("No API keys yet: create one with `vidgate keys create --name NAME`.")
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level)
+        )
+        server.run(sockets=[sock])
+        if not server.started:  # the app's startup failed (the store, the worker): uvicorn logged why
+            err.print("The gateway did not start: see the error above.")
+            raise typer.Exit(int(Exit.provider_error))
 
 
 def _plugins() -> list[Any]:

@@ -1,5 +1,6 @@
 """Wire dialects. Each module speaks one protocol, sans-IO; this registry maps catalog names to them."""
 
+from vidgate.catalog.loader import register_dialects
 from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared
 from vidgate.providers.dashscope import DashScope
 from vidgate.providers.fal import Fal
@@ -43,6 +44,9 @@ DIALECTS: dict[str, Dialect] = {
         Xai(),
     )
 }
+
+
+register_dialects(DIALECTS)  # user catalog overlays naming another wire protocol are refused when loaded
 
 
 def get_dialect(name: str) -> Dialect:
