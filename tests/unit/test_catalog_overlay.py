@@ -142,3 +142,11 @@ def test_pricing_skus_become_per_resolution_and_per_video_prices(home: Path) -> 
     assert Pricing({"openrouter/acme/flat": 0.1}).estimate(VideoRequest(model="x", prompt="x", duration=5), flat) == (
         pytest.approx(0.5)  # the operator's [prices] entry wins
     )
+
+
+def test_packaged_per_resolution_prices_are_used_for_budgets() -> None:
+    """xAI bills $0.05/s at 480p and $0.07/s at 720p: an 8 s 720p request reserves $0.56, not the 480p $0.40."""
+    spec = load_catalog().resolve("xai/grok-imagine-video")
+    ask = VideoRequest(model="xai/grok-imagine-video", prompt="x", duration=8)
+    assert Pricing({}).estimate(ask.model_copy(update={"resolution": "720p"}), spec) == pytest.approx(0.56)
+    assert Pricing({}).estimate(ask.model_copy(update={"resolution": "480p"}), spec) == pytest.approx(0.40)
