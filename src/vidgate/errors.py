@@ -69,8 +69,13 @@ class UnknownModelError(RequestError):
     def __init__(self, name: str, suggestions: list[str], known: list[str]) -> None:
         self.name = name
         self.suggestions = suggestions
-        hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
-        super().__init__(f"Unknown model {name!r}.{hint} Run `vidgate models` to list the {len(known)} known models.")
+        self.known = known
+        super().__init__(self.worded())
+
+    def worded(self, listing: str = "Run `vidgate models`") -> str:
+        """The message, naming how the caller lists the models (a gateway says ``GET /v1/models``)."""
+        hint = f" Did you mean {' or '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        return f"Unknown model {self.name!r}.{hint} {listing} to list the {len(self.known)} known models."
 
 
 class ImageError(RequestError):

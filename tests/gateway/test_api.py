@@ -59,6 +59,8 @@ def test_validation_errors_are_field_level_and_openai_shaped(
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "colour"
     bad_model = http.post("/v1/videos", json={"prompt": "x", "model": "sora-3"}, headers=bearer(key))
     assert bad_model.status_code == 400 and bad_model.json()["error"]["code"] == "model_not_found"
+    assert "GET /v1/models" in bad_model.json()["error"]["message"]  # API words, not a CLI command
+    assert "vidgate models" not in bad_model.json()["error"]["message"]
     assert sum(emulator.state.counts.values()) == 0
 
 

@@ -158,6 +158,12 @@ class Worker:
         self._reported_at = now
         due = self.store.due_by_endpoint(self.core.now())
         self.stats.elsewhere = {e: d.jobs for e, d in due.items() if e not in self.endpoints}
+        mine = sorted(self.endpoints)
+        configured = (
+            f"{len(mine)} endpoint(s) ({', '.join(mine[:3])}{', ...' if len(mine) > 3 else ''})"
+            if mine
+            else "no endpoint (no API key set)"
+        )
         for endpoint, d in due.items():
             if endpoint not in self.endpoints:
                 log.warning(
@@ -166,7 +172,7 @@ class Worker:
                     d.jobs,
                     endpoint,
                     d.example,
-                    ", ".join(sorted(self.endpoints.values())) or "no endpoint (no API key set)",
+                    configured,
                 )
         return self.stats.elsewhere
 

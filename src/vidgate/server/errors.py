@@ -101,7 +101,7 @@ def from_vidgate(exc: VidgateError, names: dict[str, str] | None = None) -> APIE
             problems=problems,
         )
     if isinstance(exc, UnknownModelError):
-        return APIError(400, str(exc), param="model", code="model_not_found")
+        return APIError(400, exc.worded("Call GET /v1/models"), param="model", code="model_not_found")
     if isinstance(exc, MissingCredentialsError):
         return APIError(
             503,

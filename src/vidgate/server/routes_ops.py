@@ -82,7 +82,7 @@ async def get_model(model_id: str, gw: GatewayDep, principal: PrincipalDep) -> J
     try:
         spec = gw.router.resolve(model_id)
     except UnknownModelError as exc:
-        raise APIError(404, str(exc), param="model", code="model_not_found") from None
+        raise APIError(404, exc.worded("Call GET /v1/models"), param="model", code="model_not_found") from None
     if spec not in gw.router.served_models(include_retired=True):
         raise APIError(404, f"This gateway does not serve {spec.key}.", param="model", code="model_not_found")
     return JSONResponse(model_object(spec, gw))
