@@ -9,6 +9,7 @@ URL) and Gemini's native ``:generateContent``. Their capabilities are catalog da
     openai_chat.py    sans-IO: POST /v1/chat/completions request and chat.completion answer
     gemini_native.py  sans-IO: POST /v1beta/models/{model}:generateContent request and answer
     answers.py        JSON and images out of an answer's text (fences, Markdown images, links, base64)
+    answer_image.py   the picture an answer links to, fetched through the SSRF guard (capped, image/* only)
     plan.py           the storyboard a chat model proposes, checked and repaired against the video catalog
     frame.py          a generated image fitted to the target model's aspect ratio, size and byte limits
     review.py         the structured verdict and the video part sent for it (URL or bytes, never a path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from vidgate.providers import Connection
 
@@ -44,3 +44,36 @@ def auth_headers(conn: Connection) -> dict[str, str]:
     if conn.provider.auth == "x-goog-api-key":
         return {"x-goog-api-key": conn.api_key}
     return {"Authorization": f"Bearer {conn.api_key}"}
+
+
+ChatOutcome = Literal["sending", "answered", "refused", "not_sent", "lost"]
+
+
+@dataclass
+class ChatCalls:
+    """What became of each chat request an assist sent, in order (one entry per attempt):
+
+    ``answered``  a 2xx answer: the provider ran and billed it, whatever vidgate then made of it
+    ``refused``   an HTTP error answer (429, 4xx, 5xx): not run, not billed
+    ``not_sent``  no connection was made: it never left
+    ``lost``      sent, and the answer never came (read timeout, reset): it may have run and been billed
+    ``sending``   still in flight when the assist stopped (cancelled): treated like ``lost``
+
+    The gateway keeps an assist's charge exactly when ``may_be_billed``.
+    """
+
+    outcomes: list[ChatOutcome] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.outcomes.append("sending")
+
+    def end(self, outcome: ChatOutcome) -> None:
+        self.outcomes[-1] = outcome
+
+    @property
+    def answered(self) -> bool:
+        return "answered" in self.outcomes
+
+    @property
+    def may_be_billed(self) -> bool:
+        return any(o in ("answered", "lost", "sending") for o in self.outcomes)

@@ -11,6 +11,8 @@ model accepts as ``--image first_frame=FILE``.
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +26,13 @@ from vidgate.problems import Problem
 from vidgate.types import AssistRecord, ImageInput, ImageRole
 
 LONG_SIDE = 1280  # frames are made at 720p-class sizes unless the model asks for a size
+# A size asked for a model whose catalog lists none: bounded by 4K UHD, the largest frame any catalog model makes
+MAX_FRAME_SIDE = 3840
+MAX_FRAME_PIXELS = 3840 * 2160
+MAX_FRAME_RATIO = 4.0  # widest (and, inverted, tallest) frame shape where the model sets no limit; 21:9 is 2.33
+# An image model's answer past this is refused before it is decoded (image models answer at most 4096x4096)
+MAX_ANSWER_PIXELS = 4096 * 4096
+_SIZE = re.compile(r"([1-9][0-9]{0,5})x([1-9][0-9]{0,5})")
 QUALITIES = (90, 80, 70, 60, 50, 40)
 _SAVE = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
@@ -80,15 +89,73 @@ def check_role(spec: ModelSpec, role: ImageRole) -> None:
         )
 
 
+def check_size(spec: ModelSpec, size: str | None) -> None:
+    """Refused before any request: a frame size the model does not make, or one past its image limits."""
+    if size is None:
+        return
+    allowed = ", ".join(spec.size.values)
+    parsed = _parse_size(size)
+    if parsed is None:
+        raise ValidationError(
+            [Problem("size", size, "not a size", allowed=allowed or '"WIDTHxHEIGHT", e.g. "1280x720"')], spec.key
+        )
+    w, h = parsed
+    if spec.size.values:
+        if f"{w}x{h}" not in spec.size.values:
+            raise ValidationError(
+                [Problem("size", size, f"{spec.key} does not make this size", allowed=allowed)], spec.key
+            )
+        return
+    limits = spec.images
+    max_pixels = min(MAX_FRAME_PIXELS, limits.max_pixels or MAX_FRAME_PIXELS)
+    bounds = f"each side {limits.min_side or 1} to {MAX_FRAME_SIDE} pixels, at most {max_pixels:,} pixels"
+    if limits.min_aspect or limits.max_aspect:
+        bounds += f", width/height from {limits.min_aspect or 0} to {limits.max_aspect or 'any'}"
+    problem = None
+    if max(w, h) > MAX_FRAME_SIDE or w * h > max_pixels:
+        problem = f"{w}x{h} ({w * h:,} pixels) is larger than a frame for {spec.key} may be"
+    elif limits.min_side and min(w, h) < limits.min_side:
+        problem = f"{spec.key} takes images of at least {limits.min_side} pixels a side"
+    elif (limits.min_aspect and w / h < limits.min_aspect) or (limits.max_aspect and w / h > limits.max_aspect):
+        problem = f"{spec.key} does not take images of this shape"
+    if problem:
+        hint = "pick a size within these bounds, or leave size out (the aspect ratio then decides)"
+        raise ValidationError([Problem("size", size, problem, allowed=bounds, suggestion=hint)], spec.key)
+
+
+def check_shape(spec: ModelSpec, aspect_ratio: str | None) -> None:
+    """Refused before any request: an aspect ratio no frame should have (a sliver would be scaled up to the
+    model's smallest side along its long edge: millions of pixels)."""
+    if aspect_ratio is None:
+        return
+    ratio = _ratio(aspect_ratio)
+    low, high = spec.images.min_aspect or 1 / MAX_FRAME_RATIO, spec.images.max_aspect or MAX_FRAME_RATIO
+    if not low <= ratio <= high:
+        raise ValidationError(
+            [
+                Problem(
+                    "aspect_ratio",
+                    aspect_ratio,
+                    f"a frame for {spec.key} cannot have this shape",
+                    allowed=f"width/height from {low:g} to {high:g}",
+                )
+            ],
+            spec.key,
+        )
+
+
+def _parse_size(size: str | None) -> tuple[int, int] | None:
+    m = _SIZE.fullmatch(size.strip().lower()) if size else None
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def target_size(
     spec: ModelSpec, width: int, height: int, aspect_ratio: str | None, size: str | None
 ) -> tuple[int, int]:
     """The frame's size: the exact size the model requires, else the aspect ratio at LONG_SIDE (or less)."""
-    exact = size or (spec.size.default if spec.images.must_match_size else None)
-    if exact and "x" in exact:
-        wide, _, high = exact.partition("x")
-        if wide.isdigit() and high.isdigit():
-            return int(wide), int(high)
+    exact = _parse_size(size or (spec.size.default if spec.images.must_match_size else None))
+    if exact is not None:
+        return exact
     ratio_text = aspect_ratio or spec.aspect_ratio.default
     ratio = _ratio(ratio_text) if ratio_text else width / height
     long_side = float(min(LONG_SIDE, max(width, height)))
@@ -111,13 +178,46 @@ def fit(
     size: str | None = None,
 ) -> tuple[bytes, str, int, int, list[str]]:
     """``data`` as the model takes it: bytes, format, width, height and the changes made."""
+    check_size(spec, size)
+    check_shape(spec, aspect_ratio)
+    width, height, source_format = _header(data)
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            width, height, source_format = im.width, im.height, (im.format or "").lower()
-    except (UnidentifiedImageError, OSError):
-        raise ValidationError(
-            [Problem("image", f"<{len(data)} bytes>", "the image model's answer is not an image")]
-        ) from None
+        return _fit(data, spec, width, height, source_format, role=role, aspect_ratio=aspect_ratio, size=size)
+    except (MemoryError, Image.DecompressionBombError, UnidentifiedImageError, OSError):
+        raise _unusable("it could not be decoded within vidgate's limits") from None
+
+
+def _unusable(why: str) -> ValidationError:
+    return ValidationError([Problem("image", "the image model's answer", f"not a usable image: {why}")])
+
+
+def _header(data: bytes) -> tuple[int, int, str]:
+    """Width, height and format from the image's header, refusing one too large to decode (nothing decoded)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                width, height, source_format = im.width, im.height, (im.format or "").lower()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _unusable(f"it is more than {MAX_ANSWER_PIXELS:,} pixels") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise _unusable("it is not an image") from None
+    if width * height > MAX_ANSWER_PIXELS:
+        raise _unusable(f"it is more than {MAX_ANSWER_PIXELS:,} pixels")
+    return width, height, source_format
+
+
+def _fit(
+    data: bytes,
+    spec: ModelSpec,
+    width: int,
+    height: int,
+    source_format: str,
+    *,
+    role: ImageRole,
+    aspect_ratio: str | None,
+    size: str | None,
+) -> tuple[bytes, str, int, int, list[str]]:
     changes: list[str] = []
     w, h = target_size(spec, width, height, aspect_ratio, size)
     if (w, h) != (width, height):
@@ -179,7 +279,9 @@ def _ratio(text: str) -> float:
     a, _, b = text.partition(":")
     try:
         value = float(a) / float(b)
-    except (ValueError, ZeroDivisionError):
+        if not value > 0 or value == float("inf"):
+            raise ValueError(text)
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise ValidationError([Problem("aspect_ratio", text, "not a ratio", allowed='"W:H", e.g. "16:9"')]) from None
     return value
 

@@ -1,23 +1,24 @@
 """The assists as step generators over the engine's ``Core``: ``Client`` and ``AsyncClient`` run them.
 
-Each checks everything it can before its one chat request (the video model, the duration, the role, the chat
-model's capabilities, how the video can travel), sends it through the provider's endpoint and budget (a 429
-or 5xx is retried, honouring Retry-After), reads the answer, and records what it cost: a review on the job it
-reviewed, a plan and frames on the job they are generated with (``generate``).
+Each checks everything it can before its one chat request (the video model, the duration, the role, the frame
+size, the chat model's capabilities, how the video can travel), sends it through the provider's endpoint and
+budget (sent again only when the last one surely did not run: never sent, or answered 429 / 503; see ``ask``),
+reads the answer, and records what it cost: a review on the job it reviewed, a plan and frames on the job they
+are generated with (``generate``). An image answer's link is fetched through the SSRF guard (``answer_image``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from vidgate.assists.answer_image import MAX_ANSWER_IMAGE_BYTES, UnusableImageError, answer_image
 from vidgate.assists.answers import AnswerError, find_image, json_object
-from vidgate.assists.ask import ChatAsk, ChatReply
-from vidgate.assists.frame import Frame, check_role, fit
+from vidgate.assists.ask import ChatAsk, ChatCalls, ChatReply
+from vidgate.assists.frame import Frame, check_role, check_shape, check_size, fit
 from vidgate.assists.plan import Plan, PlanRefusedError, answer_schema, instructions, settle, target_duration
 from vidgate.assists.review import VERDICT_SCHEMA, choose_reviewer, route_video, verdict_of
 from vidgate.assists.review import instructions as review_instructions
@@ -32,8 +33,7 @@ from vidgate.engine.ops.submit import ProgressCallback
 from vidgate.errors import (
     JobFailedError,
     ProtocolError,
-    ProviderServerError,
-    RateLimitError,
+    ProviderHTTPError,
     TransportError,
     ValidationError,
 )
@@ -43,32 +43,51 @@ from vidgate.problems import Problem
 from vidgate.store.errors import JobNotFoundError
 from vidgate.types import AssistRecord, ImageInput, ImageRole, Job, JobStatus, Verdict
 
-ATTEMPTS = 3  # one request, and two more after a 429 / 5xx / broken connection
+ATTEMPTS = 3  # one request, and two more when it surely was not run (never sent, or answered 429 / 503)
+RETRIED_STATUSES = (429, 503)  # a rate limit and "unavailable": refused before any work, so not billed
 RETRY_S = 1.0
-MAX_IMAGE_BYTES = 50 * 1024 * 1024  # an image answer larger than this is not a frame
+MAX_RETRY_WAIT_S = 30.0  # a longer Retry-After is the caller's to wait for, not one assist call's
 MAX_INLINE_READ = 64 * 1024 * 1024  # a local video larger than this is never read to be sent inline
+
+log = logging.getLogger("vidgate.assists")
 
 
 # ---------------------------------------------------------------- one chat exchange
 
 
-def ask(core: Core, spec: ChatModelSpec, question: ChatAsk, route: str | None = None) -> Steps[tuple[ChatReply, int]]:
+def ask(
+    core: Core, spec: ChatModelSpec, question: ChatAsk, route: str | None = None, calls: ChatCalls | None = None
+) -> Steps[tuple[ChatReply, int]]:
     """Send ``question`` to ``spec`` on its provider's endpoint (or ``route``'s, a named endpoint of that
-    provider); the reply and how many requests it took."""
+    provider); the reply and how many requests it took. Each attempt's fate goes in ``calls``.
+
+    Every request that reaches the provider may be billed, so one is sent again only when the last surely was
+    not run: it never left (no connection was made), or the provider answered 429 or 503 (a rate limit or
+    "unavailable": refused, not run), honouring Retry-After up to MAX_RETRY_WAIT_S. A request whose answer was
+    lost after sending (read timeout, reset connection) may have run: it is not sent again."""
+    calls = calls if calls is not None else ChatCalls()
     conn = core.endpoints.connection(core.catalog.providers[spec.provider], route)
     for attempt in range(1, ATTEMPTS + 1):
         yield from sleep(core.budgets.reserve(spec.provider))
+        calls.start()
         try:
             response = yield from send(build_request(question, spec, conn))
-            return parse_reply(spec, response), attempt
-        except (RateLimitError, ProviderServerError) as exc:
-            if attempt == ATTEMPTS:
-                raise
-            yield from sleep(exc.retry_after if exc.retry_after is not None else RETRY_S * attempt)
-        except TransportError:
-            if attempt == ATTEMPTS:
+        except TransportError as exc:
+            calls.end("not_sent" if exc.not_sent else "lost")
+            log.debug("%s: attempt %d %s: %s", spec.key, attempt, calls.outcomes[-1], exc)
+            if not exc.not_sent or attempt == ATTEMPTS:
                 raise
             yield from sleep(RETRY_S * attempt)
+            continue
+        calls.end("answered" if response.is_success else "refused")
+        log.debug("%s: attempt %d answered HTTP %d", spec.key, attempt, response.status_code)
+        try:
+            return parse_reply(spec, response), attempt
+        except ProviderHTTPError as exc:
+            wait = exc.retry_after if exc.retry_after is not None else RETRY_S * attempt
+            if exc.status_code not in RETRIED_STATUSES or attempt == ATTEMPTS or wait > MAX_RETRY_WAIT_S:
+                raise
+            yield from sleep(wait)
     raise AssertionError("unreachable")
 
 
@@ -137,6 +156,7 @@ def plan(
     aspect_ratio: str | None = None,
     chat_model: str | None = None,
     route: str | None = None,
+    calls: ChatCalls | None = None,
 ) -> Steps[Plan]:
     """Shots for ``idea`` that ``model`` can take, proposed by a chat model and checked by the catalog."""
     spec = core.catalog.resolve(model)
@@ -152,7 +172,7 @@ def plan(
         schema=answer_schema(spec, total),
         schema_name="storyboard",
     )
-    reply, requests = yield from ask(core, chat, question, route)
+    reply, requests = yield from ask(core, chat, question, route, calls)
     try:
         answer: Any = json_object(reply.text)
     except AnswerError as exc:
@@ -182,6 +202,7 @@ def frame(
     size: str | None = None,
     chat_model: str | None = None,
     route: str | None = None,
+    calls: ChatCalls | None = None,
 ) -> Steps[Frame]:
     """An image for ``for_model`` in ``role``: generated from ``description``, or ``image`` edited by it."""
     spec = core.catalog.resolve(for_model)
@@ -196,6 +217,8 @@ def frame(
     check_role(spec, the_role)
     _check_types(spec, aspect_ratio=aspect_ratio, size=size, chat_model=chat_model)
     _check_aspect(spec, aspect_ratio)
+    check_size(spec, size)  # the frame is resized to it: an unbounded size is CPU and memory per request
+    check_shape(spec, aspect_ratio)
     needs: tuple[Any, ...] = ("image_output", "vision") if image is not None else ("image_output",)
     chat = load_chat_catalog().require(chat_model, *needs)
     images: tuple[str, ...] = ()
@@ -212,7 +235,7 @@ def frame(
         f"{verb}: {description.strip()}\nIt is the {the_role.value.replace('_', ' ')} of a video in {shape} "
         "format: compose it for that frame, with no text or borders."
     )
-    reply, requests = yield from ask(core, chat, ChatAsk(text=text, images=images), route)
+    reply, requests = yield from ask(core, chat, ChatAsk(text=text, images=images), route, calls)
     try:
         found = find_image(reply.text)
     except AnswerError as exc:
@@ -220,11 +243,13 @@ def frame(
     data = found.data
     if data is None:
         assert found.url is not None
-        response = yield from send(httpx.Request("GET", found.url))
+        chat_origin = core.endpoints.connection(core.catalog.providers[chat.provider], route).base_url
+        data = yield from answer_image(
+            found.url, core.fetch_policy, provider=chat.provider, chat_model=chat.key, trusted_origin=chat_origin
+        )
         requests += 1
-        if not response.is_success:
-            raise ProtocolError(chat.provider, f"the image {found.url} answered HTTP {response.status_code}")
-        data = response.content[: MAX_IMAGE_BYTES + 1]
+    elif len(data) > MAX_ANSWER_IMAGE_BYTES:
+        raise UnusableImageError(chat.provider, chat.key, f"an inline image over {MAX_ANSWER_IMAGE_BYTES} bytes")
     fitted, fmt, w, h, changes = fit(data, spec, role=the_role, aspect_ratio=aspect_ratio, size=size)
     return Frame(
         data=fitted,
@@ -251,6 +276,7 @@ def review(
     prompt: str | None = None,
     chat_model: str | None = None,
     route: str | None = None,
+    calls: ChatCalls | None = None,
 ) -> Steps[Verdict]:
     """A verdict on a video (a job, its id, an http(s) URL or a local file): stored on the job when it is one."""
     if prompt is not None and not isinstance(prompt, str):
@@ -271,7 +297,7 @@ def review(
         schema=VERDICT_SCHEMA,
         schema_name="verdict",
     )
-    reply, requests = yield from ask(core, chat, question, route)
+    reply, requests = yield from ask(core, chat, question, route, calls)
     try:
         verdict = verdict_of(_answer(chat, reply), prompt=prompt.strip(), chat_model=chat.key)
     except AnswerError as exc:

@@ -3,31 +3,38 @@
 A tenant's key uses the relay's chat models (plan a storyboard, make a first frame, review a finished video of
 the same key) through the gateway's route for the chat model's provider. Budgets apply: a key with a spend
 budget is charged the operator's ``[prices]`` entry for the chat model (USD per request, by catalog key or
-wire id) before the call and refunded when the call fails; without a price such a key is refused (402), as for
-videos. Nothing here reads a local path: images are URLs or data URIs, videos are this key's jobs or URLs.
+wire id) before the call and refunded only when no chat request can have been billed (see ``_charged``); without
+a price such a key is refused (402), as for videos. Nothing here reads a local path: images are URLs or data
+URIs, videos are this key's jobs or URLs; the link in an image model's answer is fetched through the SSRF guard.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from vidgate.assists import run as assists
+from vidgate.assists.ask import ChatCalls
 from vidgate.assists.review import choose_reviewer
 from vidgate.catalog.chat_models import ChatModelSpec, load_chat_catalog
+from vidgate.errors import VidgateError
+from vidgate.net.steps import Steps
 from vidgate.server.bodies import body_schema, parse_model, read_body
 from vidgate.server.deps import GatewayDep, PrincipalDep
-from vidgate.server.errors import APIError
+from vidgate.server.errors import APIError, from_vidgate
 from vidgate.server.gateway import Gateway
 from vidgate.server.responses import JSONResponse
 from vidgate.server.tenants import Principal
 from vidgate.types import utcnow
 
 T = TypeVar("T")
+log = logging.getLogger("vidgate.server")
 router = APIRouter(prefix="/v1/assists", tags=["assists"])
 _FORBID = ConfigDict(extra="forbid")
 
@@ -50,7 +57,9 @@ class FrameBody(BaseModel):
     role: str = "first_frame"
     image: str | None = Field(None, description="An image to edit: an https URL or a data URI")
     aspect_ratio: str | None = None
-    size: str | None = None
+    size: str | None = Field(
+        None, max_length=32, description="WIDTHxHEIGHT: one of the model's sizes, within its image limits"
+    )
     chat_model: str | None = Field(None, description="A chat model with image output")
 
 
@@ -105,14 +114,49 @@ def _charge(gw: Gateway, principal: Principal, chat: ChatModelSpec) -> float:
     return cost
 
 
-async def _charged(gw: Gateway, principal: Principal, chat: ChatModelSpec, call: Callable[[], Awaitable[T]]) -> T:
+async def _charged(
+    gw: Gateway, principal: Principal, chat: ChatModelSpec, what: str, steps: Callable[[ChatCalls], Steps[T]]
+) -> T:
+    """Run an assist on the key's budget. The charge is given back only when no chat request can have been
+    billed (refused before sending, never sent, or answered with an HTTP error); once the provider answered, or
+    an answer was lost after sending, it stands, and a failure after an answer is a generic 422 (the model's
+    text and what it linked to stay in the gateway's debug log)."""
     cost = _charge(gw, principal, chat)
+    calls = ChatCalls()
     try:
-        return await call()
-    except BaseException:
+        return await gw.client.engine.run(steps(calls))
+    except BaseException as exc:
+        billed = calls.may_be_billed
         if cost and principal.record is not None:
-            gw.data.refund(principal.record.id, cost)
+            if not billed:
+                gw.data.refund(principal.record.id, cost)
+            log.info(
+                "assist %s on %s failed (%s); attempts %s; $%.4f %s",
+                what,
+                chat.key,
+                exc.__class__.__name__,
+                ",".join(calls.outcomes) or "none",
+                cost,
+                "kept: the provider may have billed it" if billed else "refunded",
+            )
+        if calls.answered and isinstance(exc, VidgateError):
+            log.debug("assist %s on %s: the answer was not usable: %s", what, chat.key, exc)
+            raise APIError(  # a 4xx: SDKs resend 5xx answers by themselves, and each resend would be charged
+                422,
+                f"The chat model {chat.key} answered, but its answer could not be used for the {what} "
+                f"({_WHY[what]}). The provider billed that answer, so it counts as a paid assist. Try again.",
+                code="assist_answer_unusable",
+            ) from None
+        if isinstance(exc, VidgateError):  # named as in the assist's body ("duration", "size"), not /v1/videos'
+            raise from_vidgate(exc, {}) from None
         raise
+
+
+_WHY = {
+    "plan": "it did not follow the storyboard schema, or its shots do not fit the video model",
+    "frame": "the image model's answer did not contain a usable image",
+    "review": "it did not follow the verdict schema, or the verdict could not be saved",
+}
 
 
 def _chat(name: str | None, *capabilities: Any) -> ChatModelSpec:
@@ -125,17 +169,21 @@ async def plan(request: Request, gw: GatewayDep, principal: PrincipalDep) -> JSO
     body: PlanBody = parse_model(PlanBody, fields)
     spec = gw.router.resolve(body.model)
     chat = _chat(body.chat_model, "structured_output")
+    route = _route_for(gw, chat)
     made = await _charged(
         gw,
         principal,
         chat,
-        lambda: gw.client.plan(
+        "plan",
+        lambda calls: assists.plan(
+            gw.client.engine.core,
             body.idea,
             model=spec.key,
             duration=body.duration,
             aspect_ratio=body.aspect_ratio,
             chat_model=chat.key,
-            route=_route_for(gw, chat),
+            route=route,
+            calls=calls,
         ),
     )
     return JSONResponse({"object": "plan", **made.model_dump(mode="json")})
@@ -157,11 +205,14 @@ async def frame(request: Request, gw: GatewayDep, principal: PrincipalDep) -> JS
             )
     spec = gw.router.resolve(body.model)
     chat = _chat(body.chat_model, "image_output", *(("vision",) if body.image else ()))
+    route = _route_for(gw, chat)
     made = await _charged(
         gw,
         principal,
         chat,
-        lambda: gw.client.frame(
+        "frame",
+        lambda calls: assists.frame(
+            gw.client.engine.core,
             body.description,
             for_model=spec.key,
             role=body.role,
@@ -169,7 +220,8 @@ async def frame(request: Request, gw: GatewayDep, principal: PrincipalDep) -> JS
             aspect_ratio=body.aspect_ratio,
             size=body.size,
             chat_model=chat.key,
-            route=_route_for(gw, chat),
+            route=route,
+            calls=calls,
         ),
     )
     out = made.model_dump(mode="json", exclude={"data"})
@@ -204,10 +256,14 @@ async def review(request: Request, gw: GatewayDep, principal: PrincipalDep) -> J
         await gw.check_url(body.video_url, "video_url", what="The video URL")
         target = body.video_url
     chat = choose_reviewer(load_chat_catalog(), body.chat_model, has_url=has_url, has_bytes=has_bytes)
+    route = _route_for(gw, chat)
     verdict = await _charged(
         gw,
         principal,
         chat,
-        lambda: gw.client.review(target, prompt=body.prompt, chat_model=chat.key, route=_route_for(gw, chat)),
+        "review",
+        lambda calls: assists.review(
+            gw.client.engine.core, target, prompt=body.prompt, chat_model=chat.key, route=route, calls=calls
+        ),
     )
     return JSONResponse({"object": "review", "video_id": body.video_id, **verdict.model_dump(mode="json")})
