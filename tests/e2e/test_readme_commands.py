@@ -10,6 +10,10 @@ What the test changes, and only this (``SUBSTITUTIONS``): the fixed ports the RE
 the servers got, and time runs faster — ``VIDGATE_POLL_TIME_SCALE`` is 0.003 instead of 0.05 and the
 foreground emulator runs its jobs on that scale — so the whole README runs in seconds instead of minutes.
 
+A ``toml`` block whose first line names a user catalog overlay (``# ~/.vidgate/catalog/NAME.toml``) is written
+there (under the session's VIDGATE_HOME), as a reader would save it; one that starts with ``[server]`` is a
+``gateway.toml`` and must load (``test_readme_gateway_configs_load``); ``json`` blocks are not run.
+
 Lines in a runnable ``sh`` block may be: ``vidgate ...`` (optionally ``> FILE``), ``export NAME=VALUE ...``
 (VALUE may be ``$(vidgate ...)``), comments. Anything else (pipes, placeholders such as ``ID``, other tools)
 fails the test: a README step must be copy and paste.
@@ -41,6 +45,7 @@ FAST = "0.003"
 MAX_SKIPPED = 6  # blocks that cannot run offline (pip, make, a real key, PostgreSQL, a fragment): keep it small
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
 _MARK = re.compile(r"<!--\s*readme-test:\s*(skip|background)\b[^>]*-->\s*$")
+_OVERLAY = re.compile(r"^# ~/\.vidgate/(catalog/[\w.-]+\.toml)\n")
 _CAPTURE = re.compile(r"^export (\w+)=\$\((vidgate [^)]*)\)\s*(#.*)?$")
 
 
@@ -156,6 +161,15 @@ class Session:
         if target:
             (self.cwd / target).write_text(stdout, encoding="utf-8")
 
+    def write_overlay(self, text: str, where: str) -> None:
+        """A catalog overlay the README tells the reader to save: written where it says, under VIDGATE_HOME."""
+        named = _OVERLAY.match(text)
+        if named:
+            path = Path(self.env["VIDGATE_HOME"]) / named.group(1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            self.ran.append(f"saved {path.name} from {where}")
+
     def run_python(self, code: str, where: str) -> None:
         saved = dict(os.environ)
         os.environ.clear()
@@ -203,6 +217,17 @@ def test_readme_blocks_are_marked_with_known_marks() -> None:
     assert len(skipped) <= MAX_SKIPPED, f"too many README blocks cannot run offline: lines {skipped}"
 
 
+def test_readme_gateway_configs_load(tmp_path: Path) -> None:
+    from vidgate.server.config import load_config
+
+    configs = [b for b in readme_blocks(README.read_text(encoding="utf-8")) if b.text.startswith("[server]")]
+    assert configs, "the README shows no gateway.toml"
+    for block in configs:
+        path = tmp_path / f"gateway-{block.line}.toml"
+        path.write_text(block.text, encoding="utf-8")
+        assert load_config(path).routes, f"README.md:{block.line}: a gateway.toml without routes"
+
+
 def test_every_readme_command_runs_against_the_emulator(session: Session) -> None:
     blocks = readme_blocks(README.read_text(encoding="utf-8"))
     for block in blocks:
@@ -212,6 +237,9 @@ def test_every_readme_command_runs_against_the_emulator(session: Session) -> Non
                     session.start(line)
     for block in blocks:
         where = f"README.md:{block.line}"
+        if block.mark is None and block.lang == "toml":
+            session.write_overlay(block.text, where)
+            continue
         if block.mark == "skip" or block.lang not in ("sh", "python"):
             continue
         if block.lang == "python":
@@ -225,3 +253,4 @@ def test_every_readme_command_runs_against_the_emulator(session: Session) -> Non
     assert (session.cwd / "boat.mp4").stat().st_size > 0
     assert "Generated from the catalog" in (session.cwd / "providers.md").read_text(encoding="utf-8")
     assert any(c.startswith("vidgate emulate") for c in session.ran), session.ran
+    assert (session.cwd / "my-relay.mp4").stat().st_size > 0  # the catalog overlay example, saved and used
