@@ -245,3 +245,15 @@ def test_gateway_budget_pays_the_usage_cost_openrouter_reports(emulator: Emulato
         assert paid is not None and paid.spent_usd == pytest.approx(0.4)
         again = http.post("/v1/videos", json=payload, headers=bearer(token))  # $1.10 left now: fits
         assert again.status_code == 200, again.text
+
+
+def test_an_unconfirmed_default_duration_is_not_held_against_the_provider(
+    client: Client, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """No duration asked, and the catalog's default for the model is unconfirmed: the video the provider chose
+    (the emulator's first supported length) is not reported as a mismatch."""
+    job = client.generate("a fox", model="openrouter/google/veo-3.1-fast", out=tmp_path / "d.mp4")
+    assert job.video is not None and job.video.probe is not None
+    assert job.video.probe.duration == pytest.approx(4, abs=0.2) and job.video.mismatch == []
+    asked = client.generate("a fox", model="openrouter/google/veo-3.1-fast", duration=6, out=tmp_path / "e.mp4")
+    assert asked.video is not None and asked.video.mismatch == []  # asked and got 6 s

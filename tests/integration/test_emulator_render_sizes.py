@@ -226,7 +226,9 @@ def test_wrong_video_only_hits_matching_requests_and_takes_an_explicit_size(
     assert fine.video is not None and fine.video.mismatch == []
     assert odd.video is not None and odd.video.probe is not None
     assert (odd.video.probe.width, odd.video.probe.height) == (144, 144)
-    assert odd.video.mismatch == ["duration: asked 8 s, got 4 s", "aspect ratio: asked 9:16, got 144x144 (1.000)"]
+    # relay Veo's fixed 8 s is vidgate's inference (unconfirmed), so without an asked duration only the frame is
+    # held against the provider; the duration half of the fault is checked where a duration is asked (above)
+    assert odd.video.mismatch == ["aspect ratio: asked 9:16, got 144x144 (1.000)"]
 
 
 def test_vidgate_emulate_serves_real_sizes_unless_told_small(monkeypatch: pytest.MonkeyPatch) -> None:

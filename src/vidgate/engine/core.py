@@ -574,7 +574,14 @@ class Core:
         return None if key is None else (storage, key)
 
     def expected_duration(self, job: Job) -> float | None:
-        return effective_duration(job.request, self.spec_of(job)) if job.request else None
+        """The length the video should have, to check it against (None: nothing to hold it to). A default the
+        catalog marks unconfirmed is not held against the provider when the caller named no duration."""
+        if job.request is None:
+            return None
+        spec = self.spec_of(job)
+        if job.request.duration is None and {"duration", "duration.default"} & set(spec.unconfirmed):
+            return None
+        return effective_duration(job.request, spec)
 
     def refreshed(self, job: Job, update: JobUpdate) -> Job:
         """A finished job with the fresh result URLs a new status answer carries (the old ones expired)."""
