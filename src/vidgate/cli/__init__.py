@@ -83,8 +83,9 @@ def main() -> None:
     """The ``vidgate`` command: every error becomes a message and its exit code, never a traceback."""
     try:
         code = app(standalone_mode=False)  # a command's exit code, or its return value (None)
-    except (typer.Abort, KeyboardInterrupt):
-        code = 130
+    except (typer.Abort, KeyboardInterrupt):  # (a command that explains its own Ctrl-C exits 130 itself)
+        err.print("Interrupted.")
+        sys.exit(130)
     except typer.TyperException as usage:  # bad options: the command line parser's own message, exit 2
         show = getattr(usage, "show", None)
         if show is None:
@@ -100,6 +101,4 @@ def main() -> None:
         if STATE["debug"]:
             raise
         sys.exit(internal_error(exc, default_sqlite_path().parent / "last-error.log"))
-    if code == 130:
-        err.print("Interrupted.")
     sys.exit(code if isinstance(code, int) else 0)

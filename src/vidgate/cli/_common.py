@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Coroutine, Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from vidgate.engine.polling import TIME_SCALE_ENV, policy_from_env
 from vidgate.errors import (
@@ -29,9 +30,29 @@ from vidgate.problems import CLI
 from vidgate.store.errors import JobNotFoundError, MigrationError
 
 T = TypeVar("T")
+PIPED_WIDTH = 1000  # stdout into a pipe or a file: tables as wide as their content (up to this), never wrapped
+
+
+class ResultConsole(Console):
+    """stdout. On a terminal (or with COLUMNS set) tables fit its width; into a pipe or a file they are never
+    wrapped, so ``vidgate models | grep relay/sora-2`` finds the line and ids stay whole for copying. (Rich would
+    use 80 columns there, or the width of whatever terminal stderr happens to be on.)"""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+            return size
+        return ConsoleDimensions(PIPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
 # emoji=False: user text (prompts, paths, provider messages) is shown as written: ``nope:x:.png`` stays that,
 # never ``nope❌.png``. Anything echoed from the user also goes through ``markup=False`` or ``escape``.
-out = Console(highlight=False, soft_wrap=True, emoji=False)
+out = ResultConsole(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 # progress, hints and banners: stderr like errors, but silenced by --quiet (errors never are)
 info = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -153,9 +174,22 @@ def fail(exc: BaseException, as_json: bool) -> NoReturn:
             json.dumps({"ok": False, "exit_code": int(code), "error": error_json(exc)}, ensure_ascii=False) + "\n"
         )
     else:
-        err.print(f"[bold red]{TITLES[code]}[/]")
+        if not isinstance(exc, JobNotFoundError):  # a lookup that found nothing: its one line says it all
+            err.print(f"[bold red]{TITLES[code]}[/]")
         err.print(message(exc), markup=False)
     raise typer.Exit(int(code))
+
+
+def listen_or_exit(host: str, port: int) -> socket.socket:
+    """The listening socket of a server command, bound before anything is announced or started: a busy port
+    is one clear line and exit 2, never a banner followed by a bind error. ``--port 0`` picks a free port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        err.print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port (or stop what "
+                  "uses it).", markup=False)  # fmt: skip
+        raise typer.Exit(int(Exit.invalid_request)) from None
 
 
 def internal_error(exc: BaseException, log: Path) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Annotated
 
 import typer
 import uvicorn
 from pydantic import ValidationError
 
-from vidgate.cli._common import EMULATOR_TIME_SCALE, err, info
+from vidgate.cli._common import EMULATOR_TIME_SCALE, err, info, listen_or_exit
 from vidgate.emulator import DEFAULT_KEY, EmulatorConfig, create_app
 from vidgate.emulator.fault_plan import FaultPlan
 
@@ -87,12 +86,7 @@ def emulate(
         faults=plan,
         real_sizes=real_sizes,
     )
-    try:  # bound before anything is announced: a busy port is an error, not a banner
-        sock = socket.create_server((host, port))
-    except OSError as exc:
-        err.print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port (or stop what "
-                  "uses it).", markup=False)  # fmt: skip
-        raise typer.Exit(2) from None
+    sock = listen_or_exit(host, port)  # bound before anything is announced: a busy port is an error, not a banner
     port = sock.getsockname()[1]
     for line in banner(f"http://{host}:{port}", sorted(config.api_keys), poll_scale(config)):
         info.print(line, markup=False)

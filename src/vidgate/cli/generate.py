@@ -37,6 +37,7 @@ from vidgate.cli._common import (
     store_url,
 )
 from vidgate.cli.assist_common import print_verdict
+from vidgate.cli.emulator_jobs import cancel_here
 from vidgate.cli.plan import plan_fields
 from vidgate.client import AsyncClient, Client
 from vidgate.engine.ops.run import check_output, check_timeout
@@ -256,7 +257,7 @@ def generate(
             allow_image_hosts=allow_image_host or (),
             store=open_store(store_url(store, database_url)),
         )
-        run = Run(client, live, as_json=as_json, plain=not err.is_terminal)
+        run = Run(client, live, as_json=as_json, plain=not err.is_terminal, emulator=emulator)
         run.assists, run.review = assists, (review_prompt or True) if review else False
         try:
             job = run_async(run.generate(prompt, fields, fit=fit, detach=detach, timeout=timeout, out_file=out_file))
@@ -296,11 +297,14 @@ def _unknown_advice(job: Job) -> str:
 class Run:
     """One ``vidgate generate`` on the asyncio engine: check, send, follow, save."""
 
-    def __init__(self, client: AsyncClient, live: LiveProgress, *, as_json: bool, plain: bool) -> None:
+    def __init__(
+        self, client: AsyncClient, live: LiveProgress, *, as_json: bool, plain: bool, emulator: bool = False
+    ) -> None:
         self.client = client
         self.live = live
         self.as_json = as_json
         self.plain = plain
+        self.emulator = emulator  # the built-in emulator: it stops with this command, and with it the job
         self._last = ""
         self.job_id: str | None = None
         self.assists: list[AssistRecord] = []  # plan records to put on the job (generate --plan)
@@ -313,37 +317,64 @@ class Run:
             info.print(f"job {event.job.id} ({event.job.model})", markup=False)
 
     def gave_up(self) -> None:
-        """A foreground run failed: a create that was never sent is cancelled (no worker sends it later)."""
+        """A foreground run failed: a create that was never sent is cancelled (no worker sends it later), and
+        so is any unfinished job of the built-in emulator (nothing could ever finish it)."""
         job = self._stored()
         if job is not None and job.status is JobStatus.pending:
-            with Client(store=self.client.store, env={}) as local:
-                local.cancel(job.id)
-            self.say(f"job {job.id}: nothing was sent to the provider, so it is cancelled (use --detach to leave a "
-                     "create for `vidgate worker` to send when the provider is reachable)")  # fmt: skip
+            self.say(self._drop_unsent(job))
+        elif job is not None and self.emulator and not job.status.terminal:
+            self.say(self._drop_emulated(job))
         elif job is not None and job.status is JobStatus.unknown:
             self.say(_unknown_advice(job))
+
+    def _drop_unsent(self, job: Job) -> str:
+        with Client(store=self.client.store, env={}) as local:
+            local.cancel(job.id)
+        return (f"job {job.id}: nothing was sent to the provider, so it is cancelled (use --detach to leave a "
+                "create for `vidgate worker` to send when the provider is reachable)")  # fmt: skip
+
+    def _drop_emulated(self, job: Job) -> str:
+        reason = "cancelled in vidgate: the built-in emulator (--emulator) stopped with its command"
+        try:
+            cancel_here(self.client.store, job, reason)
+        except VidgateError as exc:  # (the store changed under us, or is gone): say so, keep the exit code
+            return f"job {job.id} is {job.status.value}; it could not be marked cancelled ({exc})"
+        return (f"job {job.id} is cancelled: the built-in emulator stops with this command, so nothing can "
+                "finish it (and nothing is billed).")  # fmt: skip
 
     def say(self, text: str) -> None:
         if not self.as_json:  # (--json: the error object on stdout carries the job)
             err.print(text, markup=False)  # what became of the job: part of the error, so not silenced by -q
 
     def interrupted(self) -> None:
-        """Ctrl-C: say where the job stands and how to resume or cancel it."""
+        """Ctrl-C: one line on where the job stands and how to resume or cancel it (``main`` adds nothing)."""
+        err.print(f"Interrupted. {self._where_it_stands()}", markup=False)
+
+    def _where_it_stands(self) -> str:
         job = self._stored()
         if job is None:
-            err.print("Interrupted before any job was created: nothing was sent.", markup=False)
-            return
+            return "No job was created: nothing was sent."
+        if job.status.terminal:
+            return self._finished(job)
         if job.status is JobStatus.pending:
-            self.gave_up()
-        elif job.status is JobStatus.unknown:
-            err.print(f"Interrupted. {_unknown_advice(job)}", markup=False)
-        elif job.status.terminal:
-            err.print(f"Interrupted. job {job.id} is {job.status.value}: `vidgate jobs download {job.id} --out FILE`",
-                      markup=False)  # fmt: skip
-        else:
-            err.print(f"Interrupted. job {job.id} is {job.status.value} at the provider and may be billed: resume "
-                      f"with `vidgate jobs watch {job.id} --drive`, or stop it with `vidgate jobs cancel {job.id}`.",
-                      markup=False)  # fmt: skip
+            return self._drop_unsent(job)
+        if self.emulator:  # its emulator dies with this command: resume advice would be false
+            return self._drop_emulated(job)
+        if job.status is JobStatus.unknown:
+            return _unknown_advice(job)
+        return (f"job {job.id} is {job.status.value} at the provider and may be billed: resume with "
+                f"`vidgate jobs watch {job.id} --drive`, or stop it with `vidgate jobs cancel {job.id}`.")  # fmt: skip
+
+    def _finished(self, job: Job) -> str:
+        video = job.video
+        if video is not None and video.path and Path(video.path).exists():
+            return f"job {job.id} had finished ({job.status.value}); the video is at {video.path}."
+        if job.status is not JobStatus.succeeded:
+            return f"job {job.id} had already ended ({job.status.value}): `vidgate jobs show {job.id}` says why."
+        if self.emulator:
+            return (f"job {job.id} had succeeded but its video was not saved, and the built-in emulator stops with "
+                    "this command: run the generate again.")  # fmt: skip
+        return f"job {job.id} had succeeded but its video was not saved yet: `vidgate jobs download {job.id}`."
 
     def _stored(self) -> Job | None:
         if self.job_id is None:

@@ -201,15 +201,27 @@ def _timeline_section(view: JobView) -> Section | None:
         return None
     origin = view.timeline[0].at
     lines = [f"{view.timeline[0].at:%Y-%m-%d %H:%M:%S} UTC"]
-    for e in view.timeline:
+    last_status = max((i for i, e in enumerate(view.timeline) if e.status is not None), default=-1)
+    for i, e in enumerate(view.timeline):
         what = e.kind if e.status is None else f"{e.kind} {e.status}"
         detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v not in (None, "", [], {}))
+        if e.status == JobStatus.unknown:  # the record written just before a create leaves (``Core.sending``)
+            what, detail = _sending(view.job, still_unknown=i == last_status), ""
         lines.append(f"{_ago(e.at, origin):>9}  {what}" + (f" ({detail})" if detail else ""))
     t = view.timings
     if t is not None:
         lines.append(f"queued {_seconds(t.queued_s)} · render {_seconds(t.render_s)} · "
                      f"download {_seconds(t.download_s)} · total {_seconds(t.total_s)}")  # fmt: skip
     return Section("Timeline", lines)
+
+
+def _sending(job: Job, *, still_unknown: bool) -> str:
+    """A ``status unknown`` entry: every create is recorded so just before it leaves (a crash then is never
+    resent blindly). Followed by the provider's answer it was only that moment; as the last word, the answer
+    never came and the job waits for a decision (What to do)."""
+    if still_unknown and job.status is JobStatus.unknown:
+        return "sending the create (status unknown: no answer came back)"
+    return "sending the create"
 
 
 def _next_section(view: JobView) -> Section | None:

@@ -35,10 +35,12 @@ from vidgate.cli._common import (
     set_quiet,
     store_url,
 )
+from vidgate.cli.emulator_jobs import cancel_here, made_with_emulator
 from vidgate.cli.job_view import JobView, one_line, render_job, show_json, summary_json
 from vidgate.client import AsyncClient
+from vidgate.emulator.state import DEFAULT_KEY
 from vidgate.errors import RequestError
-from vidgate.store import open_store, timings
+from vidgate.store import JobNotFoundError, JobStore, open_store, timings
 from vidgate.types import Job, JobStatus
 
 T = TypeVar("T")
@@ -77,10 +79,17 @@ def _run(store: str | None, action: Callable[[AsyncClient], Awaitable[T]], *, ap
 
 
 def resolve_id(store: str | None, job_id: str) -> str:
-    """``last`` is the newest job in the store (what a newcomer just made); any other value is an id."""
-    if job_id != LAST:
-        return job_id
+    """``last`` is the newest job in the store (what a newcomer just made); any other value is an id, which
+    must be in the store (else one plain line: which id, which store; exit 2)."""
     with open_store(store) as jobs:
+        if job_id != LAST:
+            try:
+                jobs.get(job_id)
+            except JobNotFoundError as missing:
+                missing.args = (f"No job {job_id} in {_store_name(jobs)}. `vidgate jobs list` shows the jobs "
+                                "there; --store picks another store.",)  # fmt: skip
+                raise
+            return job_id
         page = jobs.list_jobs(limit=1)
     if not page.jobs:
         raise RequestError("There are no jobs in the store yet, so `last` names none: create one with "
@@ -88,16 +97,26 @@ def resolve_id(store: str | None, job_id: str) -> str:
     return page.jobs[0].id
 
 
+def _store_name(jobs: JobStore) -> str:
+    """The store as a person names it: the SQLite file, else its description (a PostgreSQL URL without password)."""
+    path = getattr(jobs, "path", None)
+    return str(path) if path is not None else repr(jobs)
+
+
 def _check_key(job: Job, api_key: str | None, doing: str) -> None:
     """A job created with a key given as an argument is sent only with that key again: say so before trying."""
     ref = job.credentials_ref or ""
     if ref.startswith("key:") and api_key is None:
-        raise RequestError(
-            f"{doing} job {job.id} means asking {job.base_url or job.provider} again, with the key it was created "
-            f"with: a key given on the command line (fingerprint {ref.removeprefix('key:')}), which vidgate never "
-            "stores. Pass it again with --api-key. (A job made with --emulator cannot be reached again: that "
-            "emulator stopped with its command.)"
-        )
+        asking = (f"{doing} job {job.id} means asking {job.base_url or job.provider} again, with the key it was "
+                  f"created with: a key given on the command line (fingerprint {ref.removeprefix('key:')}), which "
+                  "vidgate never stores.")  # fmt: skip
+        if made_with_emulator(job):
+            raise RequestError(
+                f"{asking} That is the emulator's public key. If the emulator still runs (`vidgate emulate`), pass "
+                f"--api-key {DEFAULT_KEY}. One started by --emulator stopped with its command and nothing can "
+                f"reach the job again: `vidgate jobs cancel {job.id}` drops it (an emulator bills nothing)."
+            )
+        raise RequestError(f"{asking} Pass it again with --api-key.")
 
 
 def _emit(job: Job, as_json: bool) -> None:
@@ -289,6 +308,12 @@ def cancel(
         job = client.job(job_id)
         if job.status.terminal:
             raise RequestError(f"job {job_id} is already {job.status.value}; nothing to cancel")
+        if job.status is not JobStatus.pending and api_key is None and made_with_emulator(job):
+            # its key is only a fingerprint and its emulator is likely gone (--emulator): a local cancel always
+            # works, and an emulator bills nothing
+            info.print(f"job {job_id} was made with the emulator's public key: cancelled here without asking "
+                       "the emulator (it bills nothing; with --api-key it is asked too).", markup=False)  # fmt: skip
+            return cancel_here(client.store, job, "cancelled in vidgate: an emulator's job (its emulator may be gone)")
         if job.status is not JobStatus.pending:
             _check_key(job, api_key, "Cancelling")
         return await client.cancel(job)
@@ -323,5 +348,23 @@ def retry(
         job_id = resolve_id(store_url(store, database_url), job_id)
         job = _run(store_url(store, database_url), again, api_key=api_key, job_id=job_id)
         _emit(job, as_json)
-        if not as_json and job.id != job_id:
-            info.print(f"new job {job.id}; follow it with `vidgate jobs watch {job.id}`", markup=False)
+        info.print(_after_retry(job, job_id), markup=False)
+
+
+def _after_retry(job: Job, old_id: str) -> str:
+    """What ``jobs retry`` did (sent again or not, as which job) and the command to run next."""
+    jid = job.id
+    sent = f"Sent again as a new job {jid} (job {old_id} stays as it was)" if jid != old_id else f"Sent {jid} again"
+    follow = f"follow it with `vidgate jobs watch {jid} --drive` (or `vidgate jobs watch {jid}` while a worker runs)"
+    if job.status is JobStatus.unknown:
+        return (f"{sent}, but again no answer came back, so it is still unknown: check the provider's console, "
+                f"then `vidgate jobs retry {jid} --yes` once more, or `vidgate jobs cancel {jid}`.")  # fmt: skip
+    if job.status is JobStatus.pending:
+        return (f"Not sent yet: job {jid} waits to be sent. `vidgate jobs watch {jid} --drive` sends and follows "
+                "it from this terminal (or a running `vidgate worker` does).")  # fmt: skip
+    if job.status is JobStatus.succeeded:
+        return f"{sent}, and it is done: `vidgate jobs download {jid}` saves the video."
+    if job.status.terminal:
+        return f"{sent}, and it is {job.status.value}: `vidgate jobs show {jid}` says why."
+    task = f" (task {job.provider_task_id})" if job.provider_task_id else ""
+    return f"{sent}: the provider accepted it{task}; {follow}."

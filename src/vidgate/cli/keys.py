@@ -97,7 +97,8 @@ def list_keys(store: StoreOpt = None, as_json: JsonOpt = False, database_url: Ol
             sys.stdout.write(json.dumps(rows) + "\n")
             return
         table = Table(title=f"{len(rows)} keys")
-        for col in ("id", "name", "created", "state", "rate/min", "budget", "spent", "webhook"):
+        table.add_column("id", no_wrap=True)  # what `keys revoke` takes: never split, whatever the width
+        for col in ("name", "created", "state", "rate/min", "budget", "spent", "webhook"):
             table.add_column(col, overflow="fold")
         for r in rows:
             table.add_row(

@@ -33,14 +33,15 @@ def print_discovery(found: Discovery, show_all: bool) -> None:
         f"[bold]{found.provider}[/] at {found.base_url}: the account lists {found.remote_count} models; "
         f"{usable} of {len(found.models)} catalog models ({', '.join(found.compared)}) are available.",
     )
-    table = Table(title="catalog models on this account")
-    for col in ("model", "available", "not listed"):
-        table.add_column(col, overflow="fold")
-    for m in found.models:
-        state = "yes" if m.complete else ("partly" if m.available else "no")
-        missing = [w for w, ok in m.wire.items() if not ok]
-        table.add_row(m.key, state, ", ".join(missing) if len(m.wire) > 1 or not m.available else "")
-    out.print(table)
+    if found.models:  # (a heading over no rows reads as if something failed to print)
+        table = Table(title="catalog models on this account")
+        for col in ("model", "available", "not listed"):
+            table.add_column(col, overflow="fold")
+        for m in found.models:
+            state = "yes" if m.complete else ("partly" if m.available else "no")
+            missing = [w for w, ok in m.wire.items() if not ok]
+            table.add_row(m.key, state, ", ".join(missing) if len(m.wire) > 1 or not m.available else "")
+        out.print(table)
     unknown = [u for u in found.unknown if show_all or u.likely_video]
     hidden = len(found.unknown) - len(unknown)
     if unknown:
@@ -59,16 +60,20 @@ def print_discovery(found: Discovery, show_all: bool) -> None:
 
 def print_capabilities(found: Discovery) -> None:
     """The capabilities a model list publishes (e.g. supported_durations), when it does."""
-    caps = found.capabilities()
-    if not caps:
+    names = ("supported_durations", "supported_resolutions", "supported_aspect_ratios", "supported_frame_images",
+             "generate_audio", "seed")  # fmt: skip
+    rows = [
+        (model_id, *(_cell(c.get(name)) for name in names))
+        for model_id, c in sorted(found.capabilities().items())
+        if any(c.get(name) is not None for name in names)  # (only prices, say: nothing for these columns)
+    ]
+    if not rows:  # no heading over an empty table
         return
     table = Table(title="capabilities the provider publishes (vidgate catalog sync writes them to the catalog)")
     for col in ("id", "durations", "resolutions", "aspect ratios", "frames", "audio", "seed"):
         table.add_column(col, overflow="fold")
-    names = ("supported_durations", "supported_resolutions", "supported_aspect_ratios", "supported_frame_images",
-             "generate_audio", "seed")  # fmt: skip
-    for model_id, c in sorted(caps.items()):
-        table.add_row(model_id, *(_cell(c.get(name)) for name in names))
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 
