@@ -285,3 +285,23 @@ def test_models_remote_prints_no_heading_over_nothing(capsys: pytest.CaptureFixt
     assert "catalog models on this account" not in shown and "capabilities" not in shown
     print_capabilities(_discovery(supported_durations=[5, 10]))
     assert "capabilities the provider publishes" in capsys.readouterr().out
+
+
+# -------------------------------------------------------------------------------- every provider offline
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "probed"),
+    [
+        ("openai/sora-2", ["--allow-retired", "-d", "4"], "4 s, 720x1280"),  # OpenAI's own /v1/videos (/openai)
+        ("kling/kling-v2-6", ["-d", "5"], "5 s, 1280x720"),  # signed with the emulator's Kling secret
+        ("veo-3.1-generate-001", [], "8 s, 1280x720"),  # Vertex: a project and the emulator as storage host
+    ],
+)
+def test_generate_emulator_reaches_providers_that_need_more_than_a_host(
+    proc_env: dict[str, str], model: str, extra: list[str], probed: str
+) -> None:
+    proc = vidgate("generate", "a fox", "-m", model, "--emulator", "--out", "fox.mp4", *extra, env=proc_env)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert f"probed: {probed}" in stdout + stderr

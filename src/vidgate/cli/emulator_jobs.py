@@ -8,11 +8,13 @@ polled again; since an emulator bills nothing, cancelling it in the store alone 
 from __future__ import annotations
 
 import ipaddress
+import os
+from typing import Any
 from urllib.parse import urlsplit
 
 from vidgate.client import Client
 from vidgate.emulator.state import DEFAULT_KEY
-from vidgate.engine.endpoints import key_fingerprint
+from vidgate.engine.endpoints import ProviderSettings, key_fingerprint
 from vidgate.store import JobStore
 from vidgate.types import Job
 
@@ -40,3 +42,20 @@ def cancel_here(store: JobStore, job: Job, reason: str) -> Job:
         # the engine's local cancel (the one `Client.cancel` uses when a provider cannot cancel), without the
         # provider round trip that cannot reach a stopped emulator
         return local._core.cancel_locally(job, reason, provider_may_bill=False)
+
+
+def emulator_client_options(url: str, api_key: str) -> dict[str, Any]:
+    """How a client reaches every provider on the built-in emulator: the host for most, OpenAI's own flavour of
+    ``/v1/videos`` under ``/openai`` (the root serves the relay's), the emulator's Kling signing secret and a
+    Vertex project (with the emulator as its storage host) — so `-m openai/sora-2`, `-m kling/...` and Veo on
+    Vertex run offline as the others do."""
+    from vidgate.emulator.dialects.kling import SECRET_KEY as KLING_SECRET
+
+    env = {
+        **os.environ,
+        "VIDGATE_KLING_SECRET_KEY": KLING_SECRET,
+        "VIDGATE_VERTEX_PROJECT": os.environ.get("VIDGATE_VERTEX_PROJECT") or "emulator-project",
+        "VIDGATE_VERTEX_STORAGE_BASE_URL": url,
+    }
+    providers = {"openai": ProviderSettings(base_url=f"{url}/openai", api_key=api_key)}
+    return {"base_url": url, "api_key": api_key, "providers": providers, "env": env}

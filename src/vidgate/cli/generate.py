@@ -37,7 +37,7 @@ from vidgate.cli._common import (
     store_url,
 )
 from vidgate.cli.assist_common import print_verdict
-from vidgate.cli.emulator_jobs import cancel_here
+from vidgate.cli.emulator_jobs import cancel_here, emulator_client_options
 from vidgate.cli.plan import plan_fields
 from vidgate.client import AsyncClient, Client
 from vidgate.engine.ops.run import check_output, check_timeout
@@ -240,11 +240,13 @@ def generate(
             fields, assists, review_prompt = plan_fields(plan_file, fields)
             prompt = fields.pop("prompt", "")
         policy = DEFAULT_POLICY
+        emulated: dict[str, Any] = {}
         if emulator:
             from vidgate.emulator import EmulatorConfig, EmulatorServer
 
             scale = emulator_time_scale()
             emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=scale, real_sizes=True)))
+            emulated = emulator_client_options(emu.url, emu.api_key)
             base_url, api_key = emu.url, emu.api_key
             policy = PollPolicy(time_scale=scale)
             info.print(f"Using the built-in emulator at {emu.url} (offline, no key; jobs run {1 / scale:g}x faster)")
@@ -252,6 +254,8 @@ def generate(
         client = AsyncClient(
             base_url=base_url,
             api_key=api_key,
+            providers=emulated.get("providers"),
+            env=emulated.get("env"),
             poll_policy=policy,
             allow_retired=allow_retired,
             allow_image_hosts=allow_image_host or (),

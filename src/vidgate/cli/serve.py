@@ -21,6 +21,7 @@ from vidgate.cli._common import (
     reported,
     store_url,
 )
+from vidgate.cli.emulator_jobs import emulator_client_options
 from vidgate.extras import require
 
 
@@ -75,17 +76,19 @@ def serve(
         sock = stack.enter_context(listen_or_exit(host, port))
         port = sock.getsockname()[1]  # (--port 0: the one the system picked)
         client_options: dict[str, Any] = {}
+        gateway_env: dict[str, str] | None = None
         if emulator:
             from vidgate.emulator import EmulatorConfig, EmulatorServer
 
             scale = emulator_time_scale()
             emu = stack.enter_context(EmulatorServer(EmulatorConfig(time_scale=scale, real_sizes=True)))
-            client_options = {"base_url": emu.url, "api_key": emu.api_key}
+            client_options = emulator_client_options(emu.url, emu.api_key)
+            gateway_env = client_options.pop("env")  # Kling's signing secret, a Vertex project
             cfg = cfg.with_server(time_scale=scale)
             err.print(f"Jobs go to the built-in emulator at {emu.url} (offline; {1 / scale:g}x faster)")
         route_keys = [os.environ.get(r.api_key_env, "") for r in cfg.routes if r.api_key_env]
         setup_logging(log_level, secrets=[*route_keys, os.environ.get(cfg.server.secret_env, "")])
-        gateway = Gateway(cfg, client_options=client_options)
+        gateway = Gateway(cfg, env=gateway_env, client_options=client_options)
         stack.callback(gateway.close)
         if emulator and (gone := gateway.client.abandon_emulator_jobs(emu.url, emu.api_key)):
             err.print(f"Cancelled {len(gone)} unfinished job(s) of an earlier run's built-in emulator (it is gone).")
