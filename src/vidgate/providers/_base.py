@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vidgate.catalog.schema import ModelSpec, ProviderSpec
 from vidgate.characters import CharacterRequest
@@ -41,6 +41,7 @@ from vidgate.problems import Problem
 from vidgate.types import Asset, Character, ImageRole, JobError, JobStatus, VideoRequest
 
 T = TypeVar("T")
+B = TypeVar("B", bound=BaseModel)
 Flow = Generator[httpx.Request, httpx.Response, T]
 StepFlow = Steps[T]
 
@@ -247,6 +248,15 @@ def json_body(provider: str, response: httpx.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ProtocolError(provider, f"expected JSON, got {response.text[:200]!r}", response.text) from None
+
+
+def read_shape(provider: str, model: type[B], body: Any, what: str) -> B:
+    """``body`` read as the dialect's model of a provider object (a task, an operation...); a body that is not
+    one is a ``ProtocolError`` naming ``what`` and the first thing wrong with it."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise ProtocolError(provider, f"unexpected {what} shape: {exc.errors()[0]['msg']}", body) from None
 
 
 def error_details(body: Any) -> tuple[str, str | None]:

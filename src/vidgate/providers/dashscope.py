@@ -37,7 +37,7 @@ from vidgate.errors import (
 )
 from vidgate.media import LoadedImage, encode_for_json
 from vidgate.problems import Problem
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body, read_shape
 from vidgate.providers._failure_text import classify_failure
 from vidgate.providers.zhipu import api_path
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
@@ -286,10 +286,7 @@ def _failure(out: _Output, body: Any) -> JobError:
 
 def parse_task(provider: str, body: Any, task_id: str | None = None) -> JobUpdate:
     """A create or task answer -> update. ``task_id``: the id asked for (an UNKNOWN answer may not echo it)."""
-    try:
-        answer = TaskAnswer.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected task shape: {exc.errors()[0]['msg']}", body) from None
+    answer = read_shape(provider, TaskAnswer, body, "task")
     out = answer.output
     tid = (out.task_id if out else None) or task_id
     if out is None or not tid:

@@ -32,6 +32,7 @@ from vidgate.providers._base import (
     JobUpdate,
     Prepared,
     raise_for_status,
+    read_shape,
 )
 from vidgate.providers._google import (
     RpcStatus,
@@ -401,10 +402,7 @@ class GoogleInteractions(Dialect):
         provider = conn.provider.name
         raise_for_status(provider, response)
         body = lean_json(provider, response)
-        try:
-            ia = Interaction.model_validate(body)
-        except ValidationError as exc:
-            raise ProtocolError(provider, f"unexpected interaction shape: {exc.errors()[0]['msg']}", body) from None
+        ia = read_shape(provider, Interaction, body, "interaction")
         raw_status = (ia.status or "").strip()
         status = STATUS_MAP.get(raw_status.lower())
         update = JobUpdate(status=status, raw_status=raw_status or None, provider_task_id=ia.id, raw=body)

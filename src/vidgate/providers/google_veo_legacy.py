@@ -12,13 +12,22 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage
 from vidgate.problems import Problem
-from vidgate.providers._base import ChunkTransform, Connection, Dialect, Flow, JobUpdate, Prepared, raise_for_status
+from vidgate.providers._base import (
+    ChunkTransform,
+    Connection,
+    Dialect,
+    Flow,
+    JobUpdate,
+    Prepared,
+    raise_for_status,
+    read_shape,
+)
 from vidgate.providers._google import (
     RpcStatus,
     files_download_url,
@@ -155,10 +164,7 @@ class GoogleVeoLegacy(Dialect):
         provider = conn.provider.name
         raise_for_status(provider, response)
         body = lean_json(provider, response)
-        try:
-            op = LegacyOperation.model_validate(body)
-        except ValidationError as exc:
-            raise ProtocolError(provider, f"unexpected operation shape: {exc.errors()[0]['msg']}", body) from None
+        op = read_shape(provider, LegacyOperation, body, "operation")
         if not op.done:
             return JobUpdate(status=JobStatus.running, raw_status="running", raw=body)
         update = JobUpdate(status=JobStatus.succeeded, raw_status="done", raw=body, progress=100)

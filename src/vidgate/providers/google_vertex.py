@@ -14,14 +14,23 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.catalog.validate import assign_roles
 from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage
 from vidgate.problems import Problem
-from vidgate.providers._base import ChunkTransform, Connection, Dialect, Flow, JobUpdate, Prepared, raise_for_status
+from vidgate.providers._base import (
+    ChunkTransform,
+    Connection,
+    Dialect,
+    Flow,
+    JobUpdate,
+    Prepared,
+    raise_for_status,
+    read_shape,
+)
 from vidgate.providers._google import (
     RpcStatus,
     inline_asset,
@@ -223,10 +232,7 @@ class GoogleVertexVeo(Dialect):
         provider = conn.provider.name
         raise_for_status(provider, response)
         body = lean_json(provider, response)
-        try:
-            op = Operation.model_validate(body)
-        except ValidationError as exc:
-            raise ProtocolError(provider, f"unexpected operation shape: {exc.errors()[0]['msg']}", body) from None
+        op = read_shape(provider, Operation, body, "operation")
         if not op.done:
             return JobUpdate(status=JobStatus.running, raw_status="running", raw=body)
         update = JobUpdate(status=JobStatus.succeeded, raw_status="done", raw=body, progress=100)

@@ -34,7 +34,7 @@ from vidgate.errors import ProtocolError, ProviderHTTPError, QuotaExceededError
 from vidgate.errors import ValidationError as RequestProblems
 from vidgate.media import LoadedImage
 from vidgate.problems import Problem
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body, read_shape
 from vidgate.providers._failure_text import classify_failure
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
 
@@ -294,10 +294,7 @@ class LumaAgents(Dialect):
 
 
 def parse_agents_generation(provider: str, body: Any) -> JobUpdate:
-    try:
-        gen = AgentsGeneration.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected generation shape: {exc.errors()[0]['msg']}", body) from None
+    gen = read_shape(provider, AgentsGeneration, body, "generation")
     if not gen.id:
         raise ProtocolError(provider, f"generation without an id: {str(body)[:200]}", body)
     raw_status = (gen.state or "").strip()
@@ -418,10 +415,7 @@ class LumaDreamMachine(Dialect):
 
 
 def parse_legacy_generation(provider: str, body: Any) -> JobUpdate:
-    try:
-        gen = LegacyGeneration.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected generation shape: {exc.errors()[0]['msg']}", body) from None
+    gen = read_shape(provider, LegacyGeneration, body, "generation")
     if not gen.id:
         raise ProtocolError(provider, f"generation without an id: {str(body)[:200]}", body)
     raw_status = (gen.state or "").strip()

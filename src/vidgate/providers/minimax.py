@@ -50,7 +50,7 @@ from vidgate.errors import (
 )
 from vidgate.media import LoadedImage, encode_for_json
 from vidgate.problems import Problem
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, read_shape
 from vidgate.providers._failure_text import classify_failure
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
 
@@ -307,10 +307,7 @@ class MiniMax(Dialect):
 
 def parse_v1_task(provider: str, body: Any) -> V1Update:
     """A query answer or a callback body (the same shape) as an update; a finished task keeps its ``file_id``."""
-    try:
-        task = V1Task.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected task shape: {exc.errors()[0]['msg']}", body) from None
+    task = read_shape(provider, V1Task, body, "task")
     if task.task_id in (None, ""):
         raise ProtocolError(provider, f"answer without a task_id: {str(body)[:200]}", body)
     raw_status = (task.status or "").strip()

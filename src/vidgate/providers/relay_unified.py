@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.characters import CharacterRequest
@@ -27,6 +27,7 @@ from vidgate.providers._base import (
     error_details,
     json_body,
     raise_for_status,
+    read_shape,
     unix_time,
 )
 from vidgate.providers._failure_text import classify_failure
@@ -266,10 +267,7 @@ class RelayUnified(Dialect):
         body = json_body(provider, response)
         if isinstance(body, dict) and isinstance(body.get("data"), dict) and "status" in body["data"]:
             body = body["data"]  # a new-api style {"code": "success", "data": {task}} wrapper
-        try:
-            task = RelayTask.model_validate(body)
-        except ValidationError as exc:
-            raise ProtocolError(provider, f"unexpected task shape: {exc.errors()[0]['msg']}", body) from None
+        task = read_shape(provider, RelayTask, body, "task")
         raw_status = (task.status or "").strip()
         urls = output_urls(task.data)
         # Any case, and the family's other words (COMPLETED, FAILED, DONE, EXPIRED, processing, ...): see

@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.errors import ProtocolError, ProviderHTTPError, QuotaExceededError
 from vidgate.media import encode_for_json
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body, read_shape
 from vidgate.providers._failure_text import classify_failure
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus
 
@@ -192,10 +192,7 @@ class Replicate(Dialect):
 
 
 def parse_prediction(provider: str, body: Any) -> JobUpdate:
-    try:
-        pred = Prediction.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected prediction shape: {exc.errors()[0]['msg']}", body) from None
+    pred = read_shape(provider, Prediction, body, "prediction")
     if not pred.id:
         raise ProtocolError(provider, f"prediction without an id: {str(body)[:200]}", body)
     raw_status = (pred.status or "").strip()

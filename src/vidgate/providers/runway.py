@@ -17,13 +17,13 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.errors import ProtocolError, ProviderHTTPError
 from vidgate.media import LoadedImage, encode_for_json
 from vidgate.problems import Problem
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body
+from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, http_error, json_body, read_shape
 from vidgate.providers._failure_text import classify_failure
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
 
@@ -272,10 +272,7 @@ class Runway(Dialect):
 
 
 def parse_task(provider: str, body: Any) -> JobUpdate:
-    try:
-        task = Task.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected task shape: {exc.errors()[0]['msg']}", body) from None
+    task = read_shape(provider, Task, body, "task")
     if not task.id:
         raise ProtocolError(provider, f"task without an id: {str(body)[:200]}", body)
     raw_status = (task.status or "").strip()

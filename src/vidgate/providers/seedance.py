@@ -37,6 +37,7 @@ from vidgate.providers._base import (
     Prepared,
     http_error,
     json_body,
+    read_shape,
     unix_time,
 )
 from vidgate.providers._failure_text import classify_failure
@@ -281,10 +282,7 @@ def _expires(task: Task) -> datetime:
 
 def parse_task(provider: str, body: Any) -> JobUpdate:
     """A GET answer or a callback body (the same task object) -> update."""
-    try:
-        task = Task.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected task shape: {exc.errors()[0]['msg']}", body) from None
+    task = read_shape(provider, Task, body, "task")
     if not task.id:
         raise ProtocolError(provider, f"task without an id: {str(body)[:200]}", body)
     raw_status = (task.status or "").strip()

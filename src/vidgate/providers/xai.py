@@ -15,13 +15,22 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from vidgate.catalog.schema import ModelSpec
 from vidgate.errors import ProtocolError
 from vidgate.media import LoadedImage, encode_for_json
 from vidgate.problems import Problem
-from vidgate.providers._base import Connection, Dialect, Flow, JobUpdate, Prepared, json_body, raise_for_status
+from vidgate.providers._base import (
+    Connection,
+    Dialect,
+    Flow,
+    JobUpdate,
+    Prepared,
+    json_body,
+    raise_for_status,
+    read_shape,
+)
 from vidgate.providers._failure_text import classify_failure
 from vidgate.types import Asset, ErrorCode, ImageRole, JobError, JobStatus, VideoRequest
 
@@ -116,10 +125,7 @@ class Xai(Dialect):
 
 
 def parse_generation(provider: str, body: Any, task_id: str) -> JobUpdate:
-    try:
-        gen = XaiGeneration.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(provider, f"unexpected video shape: {exc.errors()[0]['msg']}", body) from None
+    gen = read_shape(provider, XaiGeneration, body, "video")
     raw_status = (gen.status or "").strip()
     url = gen.video.url if gen.video else None
     status = STATUS_MAP.get(raw_status.lower()) if raw_status else (JobStatus.succeeded if url else None)
