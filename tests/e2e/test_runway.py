@@ -15,15 +15,13 @@ import httpx
 import pytest
 
 from tests.conftest import make_image
-from tests.gateway.helpers import EMU_KEY_ENV, bearer, env_for, gateway_config, wait_done
+from tests.gateway.helpers import video_through_gateway
 from vidgate import AsyncClient, Client, JobFailedError, JobStatus
 from vidgate.emulator import EmulatorServer
 from vidgate.emulator.dialects.runway import RATE_TRIGGER
 from vidgate.engine.polling import PollPolicy
 from vidgate.errors import RateLimitError, TransportError
 from vidgate.media import probe_video
-from vidgate.server.config import RouteConfig
-from vidgate.server.run import GatewayServer
 from vidgate.types import ErrorCode
 
 I2V, T2V, TASK = "POST /v1/image_to_video", "POST /v1/text_to_video", "GET /v1/tasks/{id}"
@@ -259,20 +257,7 @@ def test_cli_lists_runway_models() -> None:
 
 
 def test_gateway_routes_runway(emulator: EmulatorServer, tmp_path: Path) -> None:
-    routes = [RouteConfig(name="runway", provider="runway", base_url=emulator.url, api_key_env=EMU_KEY_ENV)]
-    config = gateway_config(emulator, tmp_path, routes=routes)
-    with (
-        GatewayServer(config, env=env_for(emulator, tmp_path)) as gateway,
-        httpx.Client(base_url=gateway.url, timeout=30) as http,
-    ):
-        key = gateway.create_key("alice")
-        payload = {"prompt": "a harbour", "model": "runway/gen4.5", "seconds": "5"}
-        created = http.post("/v1/videos", json=payload, headers=bearer(key))
-        assert created.status_code == 200, created.text
-        done = wait_done(http, str(created.json()["id"]), key)
-        assert done["status"] == "completed", done
-        content = http.get(f"/v1/videos/{created.json()['id']}/content", headers=bearer(key))
-        assert content.status_code == 200 and content.content[4:8] == b"ftyp"
-        (tmp_path / "gw.mp4").write_bytes(content.content)
-        assert probe_video(tmp_path / "gw.mp4").duration == pytest.approx(5, abs=0.2)
+    payload = {"prompt": "a harbour", "model": "runway/gen4.5", "seconds": "5"}
+    video = video_through_gateway(emulator, tmp_path, "runway", payload)
+    assert probe_video(video).duration == pytest.approx(5, abs=0.2)
     assert emulator.state.counts[T2V] == 1

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_image
-from tests.gateway.helpers import EMU_KEY_ENV, bearer, env_for, gateway_config, wait_done
+from tests.gateway.helpers import EMU_KEY_ENV, bearer, env_for, gateway_config, video_through_gateway
 from vidgate import AsyncClient, Client, JobFailedError, JobStatus
 from vidgate.emulator import EmulatorServer
 from vidgate.emulator.dialects.xai import EXPIRE_TRIGGER
@@ -122,22 +122,9 @@ def test_cli_generates_through_xai(emulator: EmulatorServer, tmp_path: Path) -> 
 
 
 def test_gateway_routes_xai(emulator: EmulatorServer, tmp_path: Path) -> None:
-    routes = [RouteConfig(name="xai", provider="xai", base_url=emulator.url, api_key_env=EMU_KEY_ENV)]
-    config = gateway_config(emulator, tmp_path, routes=routes)
-    with (
-        GatewayServer(config, env=env_for(emulator, tmp_path)) as gateway,
-        httpx.Client(base_url=gateway.url, timeout=30) as http,
-    ):
-        key = gateway.create_key("alice")
-        payload = {"prompt": "a harbour", "model": "xai/grok-imagine-video", "seconds": "5"}
-        created = http.post("/v1/videos", json=payload, headers=bearer(key))
-        assert created.status_code == 200, created.text
-        done = wait_done(http, str(created.json()["id"]), key)
-        assert done["status"] == "completed", done
-        content = http.get(f"/v1/videos/{created.json()['id']}/content", headers=bearer(key))
-        assert content.status_code == 200 and content.content[4:8] == b"ftyp"
-        (tmp_path / "gw.mp4").write_bytes(content.content)
-        assert probe_video(tmp_path / "gw.mp4").duration == pytest.approx(5, abs=0.2)
+    payload = {"prompt": "a harbour", "model": "xai/grok-imagine-video", "seconds": "5"}
+    video = video_through_gateway(emulator, tmp_path, "xai", payload)
+    assert probe_video(video).duration == pytest.approx(5, abs=0.2)
     assert emulator.state.counts[CREATE] == 1
 
 

@@ -72,3 +72,25 @@ def wait_done(http: httpx.Client, video_id: str, key: str, timeout: float = 20.0
 
 class AppServer(LoopbackServer):
     """Any ASGI app on 127.0.0.1 in a thread (webhook receivers, image hosts that redirect)."""
+
+
+def video_through_gateway(emulator: EmulatorServer, tmp: Path, provider: str, payload: dict[str, Any]) -> Path:
+    """One video made through a gateway routed to ``provider`` on the emulator: created with a tenant key on
+    ``/v1/videos``, followed to ``completed``, its content fetched (an MP4) and saved; returns the file."""
+    from vidgate.server.run import GatewayServer
+
+    routes = [RouteConfig(name=provider, provider=provider, base_url=emulator.url, api_key_env=EMU_KEY_ENV)]
+    config = gateway_config(emulator, tmp, routes=routes)
+    with (
+        GatewayServer(config, env=env_for(emulator, tmp)) as gateway,
+        httpx.Client(base_url=gateway.url, timeout=30) as http,
+    ):
+        key = gateway.create_key("alice")
+        created = http.post("/v1/videos", json=payload, headers=bearer(key))
+        assert created.status_code == 200, created.text
+        done = wait_done(http, str(created.json()["id"]), key)
+        assert done["status"] == "completed", done
+        content = http.get(f"/v1/videos/{created.json()['id']}/content", headers=bearer(key))
+        assert content.status_code == 200 and content.content[4:8] == b"ftyp"
+        (tmp / "gw.mp4").write_bytes(content.content)
+    return tmp / "gw.mp4"
