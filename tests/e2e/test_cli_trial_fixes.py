@@ -305,3 +305,20 @@ def test_generate_emulator_reaches_providers_that_need_more_than_a_host(
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     assert f"probed: {probed}" in stdout + stderr
+
+
+def test_jobs_show_of_an_unknown_outcome_does_not_blame_the_provider() -> None:
+    """An unknown create is vidgate's own report (the answer never came back), not the provider's failure."""
+    from vidgate.cli.job_view import JobView, error_json, job_sections
+    from vidgate.types import Job, JobError, JobStatus, VideoRequest, utcnow
+
+    now = utcnow()
+    error = JobError(code="provider_error", message="submit outcome unknown (read timeout); check the console")
+    job = Job(id="job_x", provider="relay", model="sora-2", status=JobStatus.unknown, error=error, created_at=now,
+              updated_at=now, request=VideoRequest(model="sora-2", prompt="x"))  # fmt: skip
+    (section,) = [s for s in job_sections(JobView(job)) if s.title == "Error"]
+    text = "\n".join(section.lines)
+    assert "what happened: submit outcome unknown" in text and "provider said" not in text
+    assert "failed to make the video" not in text and "answer never came back" in text
+    shown = error_json(job)
+    assert shown is not None and "answer never came back" in shown["meaning"]

@@ -60,7 +60,8 @@ def summary_json(job: Job) -> dict[str, Any]:
 def error_json(job: Job) -> dict[str, Any] | None:
     if job.error is None:
         return None
-    return {**job.error.model_dump(mode="json", exclude={"raw"}), "meaning": job.error.meaning}
+    meaning = UNKNOWN_MEANING if job.status is JobStatus.unknown else job.error.meaning
+    return {**job.error.model_dump(mode="json", exclude={"raw"}), "meaning": meaning}
 
 
 def show_json(view: JobView) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def show_json(view: JobView) -> dict[str, Any]:
             "download_s": t.download_s if t else None,
             "total_s": t.total_s if t else None,
         },
-        "error_meaning": view.job.error.meaning if view.job.error else None,
+        "error_meaning": (error_json(view.job) or {}).get("meaning"),
         "next_steps": next_steps(view.job),
     }
 
@@ -161,10 +162,20 @@ def _error_section(view: JobView) -> Section | None:
     err = view.job.error
     if err is None:
         return None
+    if view.job.status is JobStatus.unknown:  # vidgate's own words: the provider said nothing
+        return Section(
+            "Error", [f"code: {err.code.value}", f"what happened: {err.message}", f"meaning: {UNKNOWN_MEANING}"]
+        )
     lines = [f"code: {err.code.value}", f"provider said: {err.message}"]
     if err.meaning:
         lines.append(f"meaning: {err.meaning}")
     return Section("Error", lines)
+
+
+UNKNOWN_MEANING = (
+    "the create's answer never came back, so whether the provider has the job is not known; vidgate does not "
+    "send it again on its own unless the provider lets it check or deduplicate"
+)
 
 
 def _file_section(view: JobView) -> Section | None:
