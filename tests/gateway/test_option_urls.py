@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.gateway.helpers import EMU_KEY_ENV, bearer, env_for, gateway_config
+from tests.gateway.helpers import EMU_KEY_ENV, bearer, env_for, gateway_config, wait_done
 from vidgate.emulator import EmulatorServer
 from vidgate.server.config import RouteConfig
 from vidgate.server.gateway import option_urls
@@ -48,3 +48,34 @@ def test_private_reference_urls_are_refused(emulator: EmulatorServer, tmp_path: 
             assert answer.status_code == 400, answer.text
             assert answer.json()["error"]["param"] == param and answer.json()["error"]["code"] == "invalid_url"
     assert emulator.state.counts["POST /api/v3/contents/generations/tasks"] == 0
+
+
+def test_tenants_cannot_name_what_belongs_to_the_shared_provider_account(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """Provider-side ids are shared by every key: file ids (mm_file://...) are refused unless the operator allows
+    them, and Luma's ``source`` may name only a generation one of the caller's own jobs made."""
+    routes = [RouteConfig(name=p, provider=p, base_url=emulator.url, api_key_env=EMU_KEY_ENV)
+              for p in ("luma", "minimax")]  # fmt: skip
+    config = gateway_config(emulator, tmp_path, routes=routes)
+    with (
+        GatewayServer(config, env=env_for(emulator, tmp_path)) as gw,
+        httpx.Client(base_url=gw.url, timeout=30) as http,
+    ):
+        alice, bob = gw.create_key("alice"), gw.create_key("bob")
+        body = {"prompt": "x", "model": "minimax/MiniMax-H3", "seconds": "5",
+                "options": {"reference_videos": ["mm_file://123456"]}}  # fmt: skip
+        refused = http.post("/v1/videos", json=body, headers=bearer(alice))
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "account_id_refused"
+        assert refused.json()["error"]["param"] == "options.reference_videos[0]"
+        made = http.post("/v1/videos", json={"prompt": "a harbour", "model": "luma/ray-3.2", "seconds": "5"},
+                         headers=bearer(alice))  # fmt: skip
+        assert made.status_code == 200, made.text
+        wait_done(http, made.json()["id"], alice)
+        generation = gw.gateway.store.get(made.json()["id"]).provider_task_id
+        reframe = {"prompt": "wider", "model": "luma/ray-3.2", "seconds": "5",
+                   "options": {"type": "video_reframe", "source": generation}}  # fmt: skip
+        other = http.post("/v1/videos", json=reframe, headers=bearer(bob))
+        assert other.status_code == 400 and other.json()["error"]["param"] == "options.source"
+        own = http.post("/v1/videos", json=reframe, headers=bearer(alice))
+        assert own.status_code == 200, own.text

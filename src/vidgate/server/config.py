@@ -53,6 +53,11 @@ class ServerSettings(BaseModel):
     model_config = _STRICT
 
     database_url: str | None = Field(None, description="Job store URL (default $VIDGATE_DATABASE_URL, else SQLite)")
+    allow_account_ids: bool = Field(
+        False,
+        description="Let tenants pass ids of files on the operator's provider accounts (mm_file://, asset://, "
+        "runway://): they are shared by every key, so off by default",
+    )
     downloads_dir: str | None = Field(None, description="Where finished videos are kept (default $VIDGATE_HOME/files)")
     storage: str | None = Field(
         None,

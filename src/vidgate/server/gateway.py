@@ -227,6 +227,33 @@ class Gateway:
         except FetchFailed as exc:
             raise APIError(400, f"{what} cannot be used: {exc.reason}.", param=param, code="invalid_url") from None
 
+    async def check_account_ids(self, principal: Principal, request: VideoRequest) -> None:
+        """Ids of things on the operator's provider accounts are shared by every key: a tenant may name only
+        its own videos (Luma's ``source``: a generation one of its jobs made), and file ids (``mm_file://``,
+        ``asset://``, ``runway://``) only when the operator allows them (``allow_account_ids``)."""
+        allowed = self.config.server.allow_account_ids
+        for param, value in option_strings(request.options):
+            if value.lower().startswith(ACCOUNT_ID_SCHEMES) and not allowed:
+                raise APIError(
+                    400,
+                    f"{param} names a file on the gateway's provider account ({value[:60]}), which every key "
+                    "shares: pass a public https URL instead (or ask the operator to set allow_account_ids).",
+                    param=param,
+                    code="account_id_refused",
+                )
+        source = request.options.get("source")
+        if isinstance(source, str) and source and "://" not in source and not source.startswith("data:"):
+            spec = self.router.resolve(request.model)
+            owner = await asyncio.to_thread(self.store.find_by_provider_task_id, spec.provider, source)
+            if owner is None or owner.owner != principal.key_id:
+                raise APIError(
+                    400,
+                    f"options.source {source[:60]!r} is not a video this API key made: give the id of one of "
+                    "your own finished videos' provider tasks, or an https URL of an MP4.",
+                    param="options.source",
+                    code="invalid_value",
+                )
+
     async def check_request_urls(self, request: VideoRequest, image_param: str) -> None:
         """Refuse image, character and reference-media URLs (any http(s) URL among the options: Seedance's
         reference videos and audios, Luma's source, ...) that point at private networks, before anything is
@@ -262,6 +289,7 @@ class Gateway:
                 return stored
         checked = await self.submitter.check(principal, request)
         await self.check_request_urls(request, image_param)
+        await self.check_account_ids(principal, request)
         if callback_url:
             await self.check_url(callback_url, callback_param)
         slot = self.take_create_slot(principal)
@@ -374,15 +402,21 @@ def _owned(principal: Principal, job: Job | None, job_id: str) -> Job:
 MAX_CHECKED_URLS = 64  # more URLs than this in one request are refused by the request's own limits first
 
 
-def option_urls(value: object, path: str = "options", depth: int = 0) -> Iterator[tuple[str, str]]:
-    """Every http(s) URL in the options, with the path naming it (``options.reference_videos[0]``); nesting
-    deeper than a few levels is not walked (no option of any dialect goes that deep)."""
+ACCOUNT_ID_SCHEMES = ("mm_file://", "asset://", "runway://")
+
+
+def option_strings(value: object, path: str = "options", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """Every string among the options, with the path naming it; not walked past a few levels."""
     if isinstance(value, str):
-        if value.lower().startswith(("http://", "https://")):
-            yield path, value
+        yield path, value
     elif depth < 6 and isinstance(value, dict):
         for key, item in value.items():
-            yield from option_urls(item, f"{path}.{key}", depth + 1)
+            yield from option_strings(item, f"{path}.{key}", depth + 1)
     elif depth < 6 and isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from option_urls(item, f"{path}[{index}]", depth + 1)
+            yield from option_strings(item, f"{path}[{index}]", depth + 1)
+
+
+def option_urls(value: object, path: str = "options") -> Iterator[tuple[str, str]]:
+    """Every http(s) URL in the options, with the path naming it (``options.reference_videos[0]``)."""
+    return ((p, s) for p, s in option_strings(value, path) if s.lower().startswith(("http://", "https://")))
