@@ -90,3 +90,14 @@ def test_bad_framing_is_a_transport_error(server: RawServer, case: str, how: Any
         run(how(f"{server.url}/{case}"))
     assert info.value.provider == "127.0.0.1"
     assert not info.value.not_sent or case == "garbage-status-line"
+
+
+def test_which_httpx_failures_mean_the_request_never_left() -> None:
+    """A create that failed before it left may be sent again safely; one that may have arrived may not."""
+    from vidgate.net.transport import httpx_failure
+
+    request = httpx.Request("POST", "https://api.example/v1/videos")
+    for never_left in (httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")):
+        assert httpx_failure(request, never_left).not_sent, never_left
+    for maybe_arrived in (httpx.ReadTimeout("late"), httpx.WriteTimeout("half"), httpx.RemoteProtocolError("cut")):
+        assert not httpx_failure(request, maybe_arrived).not_sent, maybe_arrived

@@ -27,7 +27,8 @@ import yarl
 from vidgate.errors import TransportError
 
 READ_CHUNK = 1 << 20  # the most a streamed body buffers before reading pauses
-_HTTPX_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)
+# PoolTimeout: no connection came free in time, so the request never left (safe to send again)
+_HTTPX_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _AIOHTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
