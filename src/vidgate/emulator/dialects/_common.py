@@ -76,3 +76,26 @@ def is_image_ref(value: str) -> bool:
         return len(base64.b64decode(payload, validate=False)) > 0
     except (binascii.Error, ValueError):
         return False
+
+
+def message_parts(content: Any, where: str) -> tuple[list[str], list[str]]:
+    """The texts and the image_url URLs of one chat message's content (``where`` names it in errors): the
+    OpenAI chat shape the relay's chat routes take."""
+    if isinstance(content, str):
+        return [content], []
+    if not isinstance(content, list):
+        raise EmuHTTPError(400, f"{where} must be a string or an array of parts", "invalid_param", "messages")
+    texts: list[str] = []
+    urls: list[str] = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
+            url = part["image_url"].get("url")
+            if not isinstance(url, str) or not is_image_ref(url):
+                raise EmuHTTPError(400, f"{where}[{j}].image_url.url is neither a URL nor a data URI", "invalid_param")
+            urls.append(url)
+        else:
+            raise EmuHTTPError(400, f"{where}[{j}] must be a text or image_url part", "invalid_param", "messages")
+    return texts, urls

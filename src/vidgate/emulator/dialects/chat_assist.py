@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vidgate.emulator.dialects._common import EmuHTTPError, bearer_ok, is_image_ref
+from vidgate.emulator.dialects._common import EmuHTTPError, bearer_ok, message_parts
 from vidgate.emulator.dialects._google import GoogleError, bad, google_json, require_api_key, unknown_fields
 from vidgate.emulator.state import EmulatorState
 
@@ -124,28 +124,6 @@ def png(token: str, size: tuple[int, int] = IMAGE_SIZE) -> bytes:
 # ---------------------------------------------------------------- OpenAI chat
 
 
-def _parts(content: Any, where: str) -> tuple[list[str], list[str]]:
-    """The texts and the image_url URLs of one message's content."""
-    if isinstance(content, str):
-        return [content], []
-    if not isinstance(content, list):
-        raise EmuHTTPError(400, f"{where} must be a string or an array of parts", "invalid_param", "messages")
-    texts: list[str] = []
-    urls: list[str] = []
-    for j, part in enumerate(content):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            texts.append(part["text"])
-        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
-            url = part["image_url"].get("url")
-            if not isinstance(url, str) or not is_image_ref(url):
-                raise EmuHTTPError(400, f"{where}[{j}].image_url.url is neither a URL nor a data URI", "invalid_param")
-            urls.append(url)
-        else:
-            raise EmuHTTPError(400, f"{where}[{j}] must be a text or image_url part", "invalid_param", "messages")
-    return texts, urls
-
-
 def _schema_of(body: dict[str, Any]) -> tuple[str, Any]:
     """("json_schema", schema) / ("json_object", None) / ("text", None) from response_format."""
     fmt = body.get("response_format")
@@ -179,7 +157,7 @@ async def completion(request: Request, body: dict[str, Any], state: EmulatorStat
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict) or msg.get("role") not in ROLES or "content" not in msg:
             raise EmuHTTPError(400, f"messages[{i}] needs a role and content", "invalid_param", "messages")
-        t, u = _parts(msg["content"], f"messages[{i}].content")
+        t, u = message_parts(msg["content"], f"messages[{i}].content")
         if msg["role"] == "user":
             texts += t
             urls += u

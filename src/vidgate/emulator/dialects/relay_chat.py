@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from vidgate.emulator.dialects import chat_assist
-from vidgate.emulator.dialects._common import EmuHTTPError, is_image_ref, json_object, require_bearer
+from vidgate.emulator.dialects._common import EmuHTTPError, json_object, message_parts, require_bearer
 from vidgate.emulator.facts import RELAY_CHAT_MODELS, SORA_AUDIO, SORA_FPS, sora_size
 from vidgate.emulator.render import OutputVideo, output_size
 from vidgate.emulator.state import POLICY_FAIL_REASON, EmuJob, EmulatorState
@@ -61,33 +61,11 @@ def check_chat(body: dict[str, Any]) -> tuple[str, str, list[str]]:
     last = messages[-1]
     if last["role"] != "user":
         raise EmuHTTPError(400, "the last message must be the user's", "invalid_param", "messages")
-    texts, images = _parts(last["content"], len(messages) - 1)
+    texts, images = message_parts(last["content"], f"messages[{len(messages) - 1}].content")
     prompt = "\n".join(t for t in texts if t.strip())
     if not prompt.strip():
         raise EmuHTTPError(400, "the user message has no text (the prompt)", "invalid_param", "messages")
     return model, prompt, images
-
-
-def _parts(content: Any, index: int) -> tuple[list[str], list[str]]:
-    where = f"messages[{index}].content"
-    if isinstance(content, str):
-        return [content], []
-    if not isinstance(content, list):
-        raise EmuHTTPError(400, f"{where} must be a string or an array of parts", "invalid_param", "messages")
-    texts: list[str] = []
-    images: list[str] = []
-    for j, part in enumerate(content):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            texts.append(part["text"])
-        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
-            url = part["image_url"].get("url")
-            if not isinstance(url, str) or not is_image_ref(url):
-                raise EmuHTTPError(400, f"{where}[{j}].image_url.url is neither a URL nor a data URI", "invalid_param")
-            images.append(url)
-        else:
-            raise EmuHTTPError(400, f"{where}[{j}] must be a text or image_url part", "invalid_param", "messages")
-    return texts, images
 
 
 def latency(model: str) -> float:
